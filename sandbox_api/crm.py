@@ -1,0 +1,264 @@
+"""The CRM API (v3) as the reference (Part A) describes it: envelopes, paging, filters, errors."""
+
+from __future__ import annotations
+
+import math
+import time
+import typing as t
+from datetime import datetime, timezone
+
+from sandbox_api import crm_data, fake
+from sandbox_api.http import Request, Response
+from sandbox_api.server import SandboxAPIBase
+
+USERNAME = "5aba31ea9007ba0f570c92d4"
+PASSWORD = "sandbox-api-key"  # noqa: S105 - the sandbox's fake credentials
+
+# Paginated list endpoints: plural key -> singular wrapper key of each item.
+PAGINATED = {
+    "contacts": "contact",
+    "companies": "company",
+    "actions": "action",
+    "deals": "deal",
+    "notes": "note",
+    "relationship_types": "relationship_type",
+    "pipelines": "pipeline",
+    "filters": "filter",
+    "custom_fields": "custom_field",
+    "calls": "call",
+    "meetings": "meeting",
+}
+# Endpoints that honour modified_since (A.3); the others ignore it, as unknown params are.
+MODIFIED_SINCE = {
+    "contacts",
+    "actions",
+    "deals",
+    "notes",
+    "calls",
+    "meetings",
+    "relationship_types",
+}
+SORTABLE = {
+    "contacts": {"created_at", "modified_at", "first_name", "last_name", "company_name"},
+    "companies": {"created_at", "modified_at", "name"},
+    "deals": {"created_at", "modified_at", "date", "close_date", "expected_close_date"},
+    "notes": {"created_at", "modified_at", "date"},
+    "calls": {"created_at", "modified_at"},
+    "meetings": {"created_at", "modified_at"},
+    "custom_fields": {"created_at", "modified_at", "position"},
+    "actions": {"created_at", "modified_at"},
+    "relationship_types": {"created_at", "modified_at"},
+}
+MAX_PER_PAGE = 100
+DEFAULT_PER_PAGE = 10
+# Small fixed-size lists in a real account.
+DEFAULT_SIZES = {"users": 4, "statuses": 6, "lead_sources": 5, "pipelines": 3}
+
+
+def error_body(status: int, message: str, name: str, text: str, errors: dict | None = None) -> dict:
+    """The CRM's JSON error envelope (A.7)."""
+    return {
+        "status": status,
+        "message": message,
+        "error_name": name,
+        "error_message": text,
+        "errors": errors or {},
+    }
+
+
+class CRMAPI(SandboxAPIBase):
+    """Fake CRM with generated data. ``size`` records per resource unless ``sizes`` says."""
+
+    name = "crm"
+    prefix = "/api/v3"
+
+    def __init__(
+        self,
+        size: int = 25,
+        sizes: dict[str, int] | None = None,
+        *,
+        wrapped_predefined_items: bool = False,
+    ) -> None:
+        self.wrapped_predefined_items = wrapped_predefined_items
+        self.records: dict[str, list[dict]] = {}
+        for resource, generate in crm_data.GENERATORS.items():
+            count = (sizes or {}).get(resource, DEFAULT_SIZES.get(resource, size))
+            self.records[resource] = [generate(i, count) for i in range(count)]
+        self._next_index = {name: len(rows) for name, rows in self.records.items()}
+
+    # -- what tests use to change data between runs --------------------------------
+
+    def expected(self, stream: str) -> list[dict]:
+        """The records the tap should emit for a stream, as the API holds them."""
+        if stream == "bootstrap":
+            return [self.bootstrap()]
+        return self.records[stream]
+
+    def bootstrap(self) -> dict:
+        return crm_data.bootstrap(self.records["users"])
+
+    def add(self, resource: str, **changes: t.Any) -> dict:
+        """Create a record, stamped now (whole seconds, as the API writes)."""
+        index = self._next_index[resource]
+        self._next_index[resource] += 1
+        record = crm_data.GENERATORS[resource](index, index + 1)
+        record["id"] = fake.object_id(resource, "added", index)
+        stamp = fake.iso_z(datetime.now(timezone.utc))
+        for key in ("created_at", "modified_at"):
+            if key in record:
+                record[key] = stamp
+        record.update(changes)
+        self.records[resource].append(record)
+        return record
+
+    def modify(self, resource: str, index: int, **changes: t.Any) -> dict:
+        """Change a record and stamp ``modified_at`` now unless ``changes`` sets it."""
+        record = self.records[resource][index]
+        record.update(changes)
+        if "modified_at" in record and "modified_at" not in changes:
+            record["modified_at"] = fake.iso_z(datetime.now(timezone.utc))
+        return record
+
+    # -- HTTP ----------------------------------------------------------------------
+
+    def throttle_response(self, retry_after: float | None, reset_at: float | None) -> Response:
+        # improved-rack-throttle's answer: 403, plain text, no retry hint (A.6).
+        return Response.text(403, "403 Forbidden (Rate Limit Exceeded)\n")
+
+    def error_response(self, status: int) -> Response:
+        if status >= 500:
+            return Response.json(
+                status,
+                error_body(status, "Server Error", "server_error", "Please try again later."),
+            )
+        return Response.json(status, error_body(status, "Error", "error", "Request failed."))
+
+    def handle(self, request: Request, *, looping: bool) -> Response:
+        if request.basic_auth() != (USERNAME, PASSWORD):
+            return Response.json(
+                401,
+                error_body(
+                    401,
+                    "Authorization data not found",
+                    "authorization_data_not_found",
+                    "Cannot find suitable authorization data or data provided is not complete.",
+                ),
+            )
+        resource = request.path.strip("/").removesuffix(".json")
+        if resource in PAGINATED:
+            return self._paginated(resource, request, looping=looping)
+        if resource == "bootstrap":
+            return self._ok(self.bootstrap())
+        if resource == "users":
+            return self._ok([{"user": u} for u in self.records["users"]])
+        if resource == "statuses":
+            return self._ok([{"status": s} for s in self.records["statuses"]])
+        if resource == "lead_sources":
+            return self._ok(list(self.records["lead_sources"]))
+        if resource == "predefined_actions":
+            items = [{"predefined_action": a} for a in self.records["predefined_actions"]]
+            return self._ok({"predefined_actions": items})
+        if resource == "predefined_items":
+            items = self.records["predefined_items"]
+            if self.wrapped_predefined_items:
+                items = [{"predefined_item": i} for i in items]
+            return self._ok({"predefined_items": list(items)})
+        return Response.json(
+            404, error_body(404, "Not Found", "resource_not_found", f"No route {request.path}.")
+        )
+
+    @staticmethod
+    def _ok(data: t.Any, **extra: t.Any) -> Response:
+        return Response.json(
+            200,
+            {"status": 0, "message": "OK", "timestamp": int(time.time()), "data": data, **extra},
+        )
+
+    def _paginated(self, resource: str, request: Request, *, looping: bool) -> Response:
+        try:
+            page = max(request.int_arg("page", 1), 1)
+            per_page = min(max(request.int_arg("per_page", DEFAULT_PER_PAGE), 1), MAX_PER_PAGE)
+            rows = self._filtered(resource, request)
+        except ValueError as exc:
+            return Response.json(
+                400, error_body(400, "Invalid request data", "invalid_request_data", str(exc))
+            )
+        total = len(rows)
+        max_page = math.ceil(total / per_page)
+        if looping:
+            # A broken server: page 1 again and again, always one more page to go.
+            rows, max_page = rows[:per_page], page + 1
+            page_rows = rows
+        else:
+            page_rows = rows[(page - 1) * per_page : page * per_page]
+        wrapper = PAGINATED[resource]
+        items = [self._item(resource, wrapper, row) for row in page_rows]
+        data = {
+            resource: items,
+            "total_count": total,
+            "page": page,
+            "per_page": per_page,
+            "max_page": max_page,
+        }
+        extra = self._contacts_extras() if resource == "contacts" else {}
+        return self._ok(data, **extra)
+
+    def _filtered(self, resource: str, request: Request) -> list[dict]:
+        rows = self.records[resource]
+        since = request.arg("modified_since")
+        if since and resource in MODIFIED_SINCE:
+            threshold = _parse_since(since)
+            rows = [r for r in rows if _parse_iso(r["modified_at"]) >= threshold]
+        sort_by = request.arg("sort_by")
+        order = request.arg("order", "asc")
+        if order not in {"asc", "desc"}:
+            msg = f"order must be asc or desc, got {order!r}"
+            raise ValueError(msg)
+        if sort_by:
+            if sort_by not in SORTABLE.get(resource, set()):
+                msg = f"sort_by={sort_by!r} is not supported for {resource}"
+                raise ValueError(msg)
+            # Ties broken by id so pages are stable, as a database index would make them.
+            rows = sorted(
+                rows, key=lambda r: (r.get(sort_by) or "", r["id"]), reverse=order == "desc"
+            )
+        return list(rows)
+
+    def _item(self, resource: str, wrapper: str, row: dict) -> dict:
+        item: dict[str, t.Any] = {wrapper: row}
+        if resource == "contacts":
+            # Siblings the record selector leaves out (A.2).
+            item.update(
+                next_actions=[],
+                next_action=None,
+                queued_actions=[],
+                next_action_conflicts=[],
+                company={"id": row.get("company_id"), "name": row.get("company_name")},
+            )
+        elif resource == "deals":
+            item["related_notes"] = []
+        return item
+
+    def _contacts_extras(self) -> dict:
+        return {
+            "lead_sources": self.records["lead_sources"],
+            "statuses": self.records["statuses"],
+            "tags": {"tags": [{"name": "vip", "counts": 3}], "system_tags": []},
+            "contacts_count": {"all": {"total_count": len(self.records["contacts"])}, "users": []},
+            "team_stream": {"all": {}, "users": []},
+        }
+
+
+def _parse_iso(value: str) -> datetime:
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+
+
+def _parse_since(value: str) -> datetime:
+    """``modified_since`` takes a unix timestamp or YYYY-MM-DD (A.3)."""
+    if value.isdigit():
+        return datetime.fromtimestamp(int(value), tz=timezone.utc)
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=timezone.utc)
+    except ValueError:
+        msg = f"modified_since must be a unix timestamp or YYYY-MM-DD, got {value!r}"
+        raise ValueError(msg) from None

@@ -1,0 +1,155 @@
+"""Fault switches a test turns on for the sandbox: errors, rate limits, slowness, broken bodies."""
+
+from __future__ import annotations
+
+import math
+import random
+import threading
+import time
+import typing as t
+from dataclasses import dataclass, field
+
+from sandbox_api.http import Request, Response
+
+if t.TYPE_CHECKING:
+    from sandbox_api.server import SandboxAPIBase
+
+
+@dataclass
+class Fault:
+    """One fault rule. It fires on matching requests until ``times`` runs out (None: forever).
+
+    kind:
+      * ``status``: answer ``status`` with ``body`` and ``headers`` (``body`` None: the API's
+        own error body for that status)
+      * ``throttle``: the API's own rate-limit answer (429 + headers, or the CRM's 403 text)
+      * ``truncate``: send half the body while announcing all of it, then close
+      * ``garbage``: a 200 whose body is not JSON
+      * ``delay``: wait ``seconds`` and then answer normally
+      * ``loop_pages``: the list endpoint never reaches its last page
+    """
+
+    kind: str
+    times: int | None = 1
+    api: str | None = None
+    path: str | None = None
+    ratio: float = 1.0
+    status: int = 503
+    body: bytes | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+    retry_after: float | None = None
+    fired: int = 0
+
+    def matches(self, api: str, request: Request) -> bool:
+        if self.times is not None and self.fired >= self.times:
+            return False
+        if self.api is not None and self.api != api:
+            return False
+        return self.path is None or self.path in request.path
+
+
+@dataclass
+class RateLimit:
+    """At most ``limit`` requests per fixed window of ``window`` seconds, per API."""
+
+    limit: int
+    window: float
+    api: str | None = None
+    counts: dict[tuple[str, int], int] = field(default_factory=dict)
+    refused: int = 0
+
+    def take(self, api: str) -> tuple[bool, int, float]:
+        """Count a request: (allowed, remaining, reset_at)."""
+        slot = math.floor(time.time() / self.window)
+        reset_at = (slot + 1) * self.window
+        used = self.counts.get((api, slot), 0)
+        if used >= self.limit:
+            self.refused += 1
+            return False, 0, reset_at
+        self.counts[(api, slot)] = used + 1
+        return True, self.limit - used - 1, reset_at
+
+
+class Faults:
+    """The fault switches of one sandbox server; all methods are thread-safe."""
+
+    def __init__(self, seed: int = 7) -> None:
+        self._lock = threading.Lock()
+        self._random = random.Random(seed)
+        self.rules: list[Fault] = []
+        self.rate_limits: list[RateLimit] = []
+
+    # -- switches ----------------------------------------------------------------
+
+    def add(self, fault: Fault) -> Fault:
+        with self._lock:
+            self.rules.append(fault)
+        return fault
+
+    def fail(self, status: int = 503, times: int | None = 1, **kw: t.Any) -> Fault:
+        return self.add(Fault("status", status=status, times=times, **kw))
+
+    def throttle(
+        self, times: int | None = 1, retry_after: float | None = None, **kw: t.Any
+    ) -> Fault:
+        return self.add(Fault("throttle", times=times, retry_after=retry_after, **kw))
+
+    def truncate(self, times: int | None = 1, **kw: t.Any) -> Fault:
+        return self.add(Fault("truncate", times=times, **kw))
+
+    def garbage(self, times: int | None = 1, **kw: t.Any) -> Fault:
+        return self.add(Fault("garbage", times=times, **kw))
+
+    def slow(self, seconds: float, times: int | None = 1, **kw: t.Any) -> Fault:
+        return self.add(Fault("delay", seconds=seconds, times=times, **kw))
+
+    def loop_pages(self, **kw: t.Any) -> Fault:
+        return self.add(Fault("loop_pages", times=None, **kw))
+
+    def random_errors(self, ratio: float, status: int = 503, **kw: t.Any) -> Fault:
+        return self.add(Fault("status", status=status, times=None, ratio=ratio, **kw))
+
+    def rate_limit(self, limit: int, window: float, api: str | None = None) -> RateLimit:
+        rule = RateLimit(limit, window, api)
+        with self._lock:
+            self.rate_limits.append(rule)
+        return rule
+
+    def clear(self) -> None:
+        with self._lock:
+            self.rules.clear()
+            self.rate_limits.clear()
+
+    # -- used by the server --------------------------------------------------------
+
+    def pick(self, api: str, request: Request) -> Fault | None:
+        """The first rule that fires for this request, counting it as fired."""
+        with self._lock:
+            for rule in self.rules:
+                if rule.kind == "loop_pages" or not rule.matches(api, request):
+                    continue
+                if rule.ratio < 1.0 and self._random.random() >= rule.ratio:
+                    continue
+                rule.fired += 1
+                return rule
+        return None
+
+    def looping(self, api: str, request: Request) -> bool:
+        with self._lock:
+            return any(r.kind == "loop_pages" and r.matches(api, request) for r in self.rules)
+
+    def apply_rate_limits(
+        self, handler: SandboxAPIBase, request: Request
+    ) -> tuple[Response | None, dict]:
+        """(a throttle response or None, the budget headers to add to the answer)."""
+        with self._lock:
+            headers: dict[str, str] = {}
+            for rule in self.rate_limits:
+                if rule.api not in {None, handler.name}:
+                    continue
+                allowed, remaining, reset_at = rule.take(handler.name)
+                headers = handler.budget_headers(rule.limit, remaining, reset_at)
+                if not allowed:
+                    return handler.throttle_response(reset_at - time.time(), reset_at), headers
+            return None, headers

@@ -1,0 +1,58 @@
+"""Plain request/response values the sandbox APIs work with, independent of the HTTP server."""
+
+from __future__ import annotations
+
+import base64
+import json
+import typing as t
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Request:
+    """One incoming request, with the API mount prefix already removed from ``path``."""
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: t.Mapping[str, str]
+    base_url: str  # scheme://host:port of the sandbox, for absolute links
+
+    def arg(self, name: str, default: str | None = None) -> str | None:
+        values = self.query.get(name)
+        return values[-1] if values else default
+
+    def int_arg(self, name: str, default: int) -> int:
+        value = self.arg(name)
+        return int(value) if value not in {None, ""} else default
+
+    def basic_auth(self) -> tuple[str, str] | None:
+        """(user, password) from the Authorization header, or None if absent or malformed."""
+        header = self.headers.get("Authorization", "")
+        if not header.startswith("Basic "):
+            return None
+        try:
+            user, _, password = base64.b64decode(header[6:]).decode().partition(":")
+        except ValueError:
+            return None
+        return user, password
+
+
+@dataclass
+class Response:
+    status: int
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def json(cls, status: int, payload: t.Any, headers: dict[str, str] | None = None) -> Response:
+        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+        return cls(
+            status, body, {"Content-Type": "application/json; charset=utf-8", **(headers or {})}
+        )
+
+    @classmethod
+    def text(cls, status: int, text: str, headers: dict[str, str] | None = None) -> Response:
+        return cls(
+            status, text.encode(), {"Content-Type": "text/plain; charset=utf-8", **(headers or {})}
+        )

@@ -1,0 +1,177 @@
+"""The sandbox HTTP server: serves the fake APIs on 127.0.0.1, applies faults, logs requests."""
+
+from __future__ import annotations
+
+import threading
+import time
+import typing as t
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+from sandbox_api.faults import Faults
+from sandbox_api.http import Request, Response
+
+
+class SandboxAPIBase:
+    """One fake API mounted under ``prefix`` (e.g. ``/api/v3``)."""
+
+    name: str = ""
+    prefix: str = ""
+
+    def handle(self, request: Request, *, looping: bool) -> Response:
+        raise NotImplementedError
+
+    def error_response(self, status: int) -> Response:
+        """The API's own body for a server-side error."""
+        return Response.json(status, {"message": "Internal Server Error"})
+
+    def throttle_response(self, retry_after: float | None, reset_at: float | None) -> Response:
+        """The API's own 'too many requests' answer."""
+        return Response.json(429, {"message": "Too Many Requests"})
+
+    def budget_headers(self, limit: int, remaining: int, reset_at: float) -> dict[str, str]:
+        """Rate-limit headers the API adds to every answer while a limit is on."""
+        return {}
+
+
+@dataclass
+class LoggedRequest:
+    api: str
+    path: str
+    query: dict[str, list[str]]
+    status: int
+    at: float
+
+    def arg(self, name: str) -> str | None:
+        values = self.query.get(name)
+        return values[-1] if values else None
+
+
+class SandboxServer:
+    """A threaded HTTP server on 127.0.0.1 (a free port unless given) serving fake APIs."""
+
+    def __init__(self, apis: list[SandboxAPIBase], port: int = 0, host: str = "127.0.0.1") -> None:
+        self.apis = apis
+        self.faults = Faults()
+        self.log: list[LoggedRequest] = []
+        self._log_lock = threading.Lock()
+        self._httpd = ThreadingHTTPServer((host, port), _make_handler(self))
+        self._httpd.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def url_for(self, api: SandboxAPIBase) -> str:
+        return self.base_url + api.prefix
+
+    def start(self) -> SandboxServer:
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def __enter__(self) -> SandboxServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def requests_to(self, api: str, path: str | None = None) -> list[LoggedRequest]:
+        """Logged requests to one API (and one path, if given), oldest first."""
+        with self._log_lock:
+            return [r for r in self.log if r.api == api and (path is None or r.path == path)]
+
+    def clear_log(self) -> None:
+        with self._log_lock:
+            self.log.clear()
+
+    # -- dispatch ------------------------------------------------------------------
+
+    def dispatch(
+        self, method: str, raw_path: str, headers: t.Mapping[str, str]
+    ) -> tuple[Response, str | None]:
+        """Route one request; returns the response and a fault kind the transport must apply."""
+        parts = urlsplit(raw_path)
+        for api in self.apis:
+            if parts.path == api.prefix or parts.path.startswith(api.prefix + "/"):
+                break
+        else:
+            return Response.json(404, {"message": "Not Found"}), None
+        request = Request(
+            method=method,
+            path=parts.path[len(api.prefix) :] or "/",
+            query=parse_qs(parts.query, keep_blank_values=True),
+            headers=headers,
+            base_url=self.base_url,
+        )
+        response, transport_fault = self._respond(api, request)
+        with self._log_lock:
+            self.log.append(
+                LoggedRequest(api.name, request.path, request.query, response.status, time.time())
+            )
+        return response, transport_fault
+
+    def _respond(self, api: SandboxAPIBase, request: Request) -> tuple[Response, str | None]:
+        throttled, budget = self.faults.apply_rate_limits(api, request)
+        if throttled is not None:
+            throttled.headers.update(budget)
+            return throttled, None
+        fault = self.faults.pick(api.name, request)
+        transport_fault = None
+        if fault is not None:
+            if fault.kind == "status":
+                if fault.body is not None:
+                    response = Response(fault.status, fault.body, dict(fault.headers))
+                else:
+                    response = api.error_response(fault.status)
+                    response.headers.update(fault.headers)
+                return response, None
+            if fault.kind == "throttle":
+                reset_at = None if fault.retry_after is None else time.time() + fault.retry_after
+                return api.throttle_response(fault.retry_after, reset_at), None
+            if fault.kind == "garbage":
+                return Response(
+                    200, b"<html>502 Bad Gateway</html>", {"Content-Type": "text/html"}
+                ), None
+            if fault.kind == "delay":
+                time.sleep(fault.seconds)
+            transport_fault = fault.kind if fault.kind == "truncate" else None
+        response = api.handle(request, looping=self.faults.looping(api.name, request))
+        response.headers.update(budget)
+        return response, transport_fault
+
+
+def _make_handler(server: SandboxServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as real APIs do
+
+        def do_GET(self) -> None:
+            try:
+                response, transport_fault = server.dispatch("GET", self.path, self.headers)
+            except Exception as exc:
+                response, transport_fault = Response.json(500, {"message": repr(exc)}), None
+            body = response.body
+            self.send_response(response.status)
+            for name, value in response.headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            if transport_fault == "truncate":
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.wfile.write(body[: len(body) // 2])
+                self.close_connection = True
+                return
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: t.Any) -> None:
+            pass  # the request log on the server object is what tests read
+
+    return Handler

@@ -1,0 +1,1 @@
+"""tap-calltracker: a Singer tap for the call-analytics REST API v1."""

@@ -1,0 +1,1 @@
+"""Behaviour shared by tap-crm and tap-calltracker: HTTP client, pacing, errors, settings."""

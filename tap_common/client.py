@@ -1,0 +1,357 @@
+"""One base stream for both APIs: basic auth, paging guard, retries, rate limits, clear errors.
+
+What differs between the two APIs (envelope, pagination metadata, rate-limit headers,
+error bodies) is a handful of hooks that ``tap_crm.client`` and
+``tap_calltracker.client`` fill in.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import sys
+import typing as t
+from functools import cached_property
+
+import backoff
+import requests
+from requests.auth import HTTPBasicAuth
+from singer_sdk import RESTStream
+from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+from singer_sdk.helpers.jsonpath import extract_jsonpath
+from singer_sdk.pagination import PageNumberPaginator
+
+from tap_common import pacing
+from tap_common.errors import (
+    AuthenticationError,
+    MalformedResponseError,
+    PaginationError,
+    RateLimitExhaustedError,
+    UnexpectedResponseError,
+)
+from tap_common.responses import api_path, json_body
+
+if t.TYPE_CHECKING:
+    from singer_sdk.helpers.types import Context
+
+    from tap_common.pacing import Budget
+
+
+# Failures that deserve one clear line instead of a traceback.
+EXPLAINED_FAILURES = (FatalAPIError, RetriableAPIError, requests.RequestException)
+
+
+class PageInfo(t.NamedTuple):
+    """What one page says about paging, in API-neutral terms."""
+
+    current_page: int
+    has_next: bool
+    items: list  # the page's raw items, to spot a page that repeats the previous one
+
+
+class GuardedPageNumberPaginator(PageNumberPaginator):
+    """Page-number paging that trusts the API's metadata but never loops.
+
+    ``read_page`` (given by each API's client) says which page this is and whether
+    another follows. The guard stops the stream with a clear error when the API answers
+    a different page than asked, repeats the previous page, or keeps going far past
+    the page count it announced on the first page.
+    """
+
+    def __init__(
+        self,
+        read_page: t.Callable[[requests.Response], PageInfo],
+        max_pages: t.Callable[[requests.Response], int | None],
+        stream_name: str,
+    ) -> None:
+        super().__init__(start_value=1)
+        self._read_page = read_page
+        self._max_pages = max_pages
+        self._stream_name = stream_name
+        self._page_limit: int | None = None
+        self._previous_items: list | None = None
+
+    def has_more(self, response: requests.Response) -> bool:
+        """Decide from the API's own metadata, after checking it is sane."""
+        page = self._read_page(response)
+        asked = self.current_value
+        if page.current_page != asked:
+            msg = (
+                f"Stream '{self._stream_name}': asked {api_path(response)} for page {asked}, "
+                f"the API answered page {page.current_page}; stopping rather than "
+                "emitting a page twice or skipping one."
+            )
+            raise PaginationError(msg)
+        if page.items and page.items == self._previous_items:
+            msg = (
+                f"Stream '{self._stream_name}': page {asked} of {api_path(response)} "
+                "repeats the previous page; the API's pagination is looping."
+            )
+            raise PaginationError(msg)
+        self._previous_items = page.items
+        if self._page_limit is None:
+            announced = self._max_pages(response)
+            # Slack for records added during the sync; beyond it the paginator is runaway.
+            self._page_limit = None if announced is None else 2 * announced + 10
+        if page.has_next and self._page_limit is not None and asked >= self._page_limit:
+            msg = (
+                f"Stream '{self._stream_name}': {api_path(response)} still reports more pages "
+                f"after page {asked}, far beyond what its first page announced; stopping."
+            )
+            raise PaginationError(msg)
+        return page.has_next
+
+
+class APIStream(RESTStream):
+    """Base of every stream of both taps."""
+
+    # Names of the credential settings (basic auth user and password).
+    username_setting: t.ClassVar[str]
+    password_setting: t.ClassVar[str]
+    # Whether the endpoint pages. Unpaginated endpoints are requested exactly once.
+    paginated: t.ClassVar[bool] = True
+    # 429 is handled before the retry budget (see ``_request``), never by backoff.
+    extra_retry_statuses: t.ClassVar[list[int]] = []
+
+    # -- hooks each API fills in ---------------------------------------------------
+
+    def read_page(self, response: requests.Response) -> PageInfo:
+        """Pagination metadata of a page."""
+        raise NotImplementedError
+
+    def announced_pages(self, response: requests.Response) -> int | None:
+        """Number of pages the first page announces, if the API says."""
+        return None
+
+    def check_envelope(self, body: t.Any, response: requests.Response) -> None:
+        """Raise ``UnexpectedResponseError`` when a 2xx body lacks the expected shape."""
+
+    def read_budget(self, response: requests.Response) -> Budget | None:
+        """Rate-limit budget from the response headers, if the API sends any."""
+        return None
+
+    def is_rate_limited(self, response: requests.Response) -> bool:
+        """Whether this response means 'slow down' rather than an error."""
+        return response.status_code == 429
+
+    def rate_limit_wait(self, response: requests.Response) -> float | None:
+        """Seconds the API asks us to wait, from its headers, if it says."""
+        return retry_after_seconds(response)
+
+    def auth_failure_message(self, response: requests.Response) -> str | None:
+        """A one-line message when the response means 'wrong credentials', else None."""
+        if response.status_code == 401:
+            return self.credentials_hint(response)
+        return None
+
+    def api_error_message(self, body: t.Any) -> str | None:
+        """The API's own error text from an error body."""
+        return None
+
+    # -- configuration -------------------------------------------------------------
+
+    @property
+    def url_base(self) -> str:
+        """The configured API root, without a trailing slash."""
+        return str(self.config["api_url"]).rstrip("/")
+
+    @cached_property
+    def authenticator(self) -> HTTPBasicAuth:
+        """HTTP basic auth from the credential settings."""
+        return HTTPBasicAuth(
+            str(self.config[self.username_setting]), str(self.config[self.password_setting])
+        )
+
+    @property
+    def page_size(self) -> int:
+        """Records per page requested."""
+        return int(self.config["page_size"])
+
+    @property
+    def timeout(self) -> int:  # type: ignore[override]
+        """Seconds before a request times out (and is retried)."""
+        return int(self.config.get("request_timeout", 60))
+
+    @property
+    def pacer(self) -> pacing.RequestPacer:
+        """The tap-wide pacer: the budget is per account, shared by all streams."""
+        return self._tap.pacer  # type: ignore[attr-defined]
+
+    @property
+    def requests_session(self) -> requests.Session:
+        """One keep-alive session for the whole tap."""
+        return self._tap.requests_session  # type: ignore[attr-defined]
+
+    def credentials_hint(self, response: requests.Response) -> str:
+        """One line telling which settings to check."""
+        return (
+            f"The API refused the credentials ({response.status_code} on {api_path(response)}): "
+            f"check the '{self.username_setting}' and '{self.password_setting}' settings."
+        )
+
+    # -- paging and parsing ----------------------------------------------------------
+
+    def get_new_paginator(self) -> GuardedPageNumberPaginator | None:
+        """Page-number paging guarded against loops; None (one request) when unpaginated."""
+        if not self.paginated:
+            return None
+        return GuardedPageNumberPaginator(self.read_page, self.announced_pages, self.name)
+
+    def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
+        """``page``/``per_page`` on paginated endpoints; streams add their filters."""
+        if not self.paginated:
+            return {}
+        return {"page": next_page_token or 1, "per_page": self.page_size}
+
+    def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
+        """Records at ``records_jsonpath`` of the (already parsed) body."""
+        yield from extract_jsonpath(self.records_jsonpath, json_body(response))
+
+    def log(self, message: str, *args: t.Any, level: int = logging.INFO, **kwargs: t.Any) -> None:
+        """As the SDK's, but its generic 'unhandled error' line stays quiet for a failure
+        the CLI explains in one line of its own."""
+        if level >= logging.ERROR and isinstance(sys.exc_info()[1], EXPLAINED_FAILURES):
+            level = logging.INFO
+        super().log(message, *args, level=level, **kwargs)
+
+    # -- requests, rate limits, retries ---------------------------------------------
+
+    def _request(
+        self,
+        prepared_request: requests.PreparedRequest,
+        context: Context | None,
+    ) -> requests.Response:
+        """Send one request, waiting out rate limits without spending the retry budget.
+
+        Rate-limit answers (429, or the CRM's plain-text 403) are waited out here, as
+        long as the API says, up to ``max_rate_limit_retries`` times in a row. Errors
+        worth a retry (5xx, timeouts, malformed bodies) raise and are retried by the
+        backoff decorator around this method, ``max_retries`` times.
+        """
+        consecutive_limits = 0
+        while True:
+            self.pacer.before_request()
+            response = self.requests_session.send(
+                prepared_request, timeout=self.timeout, allow_redirects=self.allow_redirects
+            )
+            self._write_request_duration_log(
+                endpoint=self.path, response=response, context=context, extra_tags=None
+            )
+            if budget := self.read_budget(response):
+                self.pacer.observe(budget)
+            if not self.is_rate_limited(response):
+                break
+            consecutive_limits += 1
+            if consecutive_limits > int(self.config.get("max_rate_limit_retries", 10)):
+                msg = (
+                    f"The API kept rate limiting {api_path(response)} "
+                    f"({consecutive_limits} answers in a row); giving up. Lower "
+                    "'max_requests_per_second' or raise 'max_rate_limit_retries'."
+                )
+                raise RateLimitExhaustedError(msg)
+            self._wait_for_rate_limit(response, consecutive_limits)
+        self.validate_response(response)
+        return response
+
+    def _wait_for_rate_limit(self, response: requests.Response, attempt: int) -> None:
+        told = self.rate_limit_wait(response)
+        max_wait = float(self.config.get("max_rate_limit_wait", 300))
+        # No hint from the API: exponential, as for errors.
+        wait = told if told is not None else self.backoff_factor * 2 ** (attempt - 1)
+        wait = min(max(wait, 0.0), max_wait)
+        level = logging.INFO if wait >= pacing.NOTABLE_WAIT_SECONDS else logging.DEBUG
+        self.logger.log(
+            level,
+            "Rate limited by the API (%s on %s); waiting %.1f s (%s) before retrying.",
+            response.status_code,
+            api_path(response),
+            wait,
+            "as the API asked" if told is not None else "no wait given, exponential backoff",
+        )
+        pacing.sleep(wait)
+
+    def validate_response(self, response: requests.Response) -> None:
+        """Sort a response into success, retriable failure or a clear fatal error."""
+        status = response.status_code
+        if auth_message := self.auth_failure_message(response):
+            raise AuthenticationError(auth_message)
+        if status >= 500 or self.is_rate_limited(response):
+            msg = f"{status} {response.reason} from {api_path(response)}"
+            raise RetriableAPIError(msg, response)
+        if status >= 400:
+            raise FatalAPIError(self.client_error_message(response))
+        try:
+            body = json_body(response)
+        except ValueError as exc:
+            msg = (
+                f"{api_path(response)} answered {status} with a body that is not valid JSON "
+                f"({len(response.content)} bytes, Content-Type "
+                f"{response.headers.get('Content-Type', 'unknown')})"
+            )
+            raise MalformedResponseError(msg, response) from exc
+        self.check_envelope(body, response)
+
+    def client_error_message(self, response: requests.Response) -> str:
+        """Status, endpoint path and the API's own message; never headers or credentials."""
+        detail = None
+        try:
+            detail = self.api_error_message(json_body(response))
+        except ValueError:
+            detail = response.text.strip()[:200] or None
+        message = f"{response.status_code} {response.reason} from {api_path(response)}"
+        return f"{message}: {detail}" if detail else message
+
+    @property
+    def backoff_factor(self) -> float:
+        """Seconds of the first retry wait; doubles on each further retry."""
+        return float(self.config.get("backoff_factor", 2))
+
+    def backoff_wait_generator(self) -> t.Generator[float, None, None]:
+        """Exponential backoff, factor and retry count from the settings."""
+        return backoff.expo(base=2, factor=self.backoff_factor)
+
+    def backoff_max_tries(self) -> int:
+        """The first try plus ``max_retries`` retries."""
+        return int(self.config.get("max_retries", 3)) + 1
+
+    def backoff_jitter(self, value: float) -> float:
+        """No jitter: one tap per account gains nothing from it, and waits stay predictable."""
+        return value
+
+    def backoff_handler(self, details: t.Any) -> None:
+        """One WARNING line per retry (the SDK's default logs at ERROR)."""
+        exc = details.get("exception")
+        self.logger.warning(
+            "Request to %s failed (%s); retry %d of %d in %.1f s.",
+            self.path,
+            exc if isinstance(exc, RetriableAPIError) else type(exc).__name__,
+            details.get("tries", 0),
+            self.backoff_max_tries() - 1,
+            details.get("wait", 0.0),
+        )
+
+    def response_error_message(self, response: requests.Response) -> str:
+        """Never echo headers or full URLs (the SDK default lists header names and body)."""
+        return self.client_error_message(response)
+
+
+def retry_after_seconds(response: requests.Response) -> float | None:
+    """``Retry-After`` as seconds, whether given as a number or an HTTP date."""
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(when.timestamp() - pacing.now(), 0.0)
+
+
+def ensure(condition: bool, message: str) -> None:
+    """Raise ``UnexpectedResponseError`` with ``message`` unless ``condition`` holds."""
+    if not condition:
+        raise UnexpectedResponseError(message)

@@ -1,0 +1,114 @@
+"""Settings both taps share, and checks the JSON schema alone cannot express.
+
+Every check runs before the first request and names the setting at fault.
+"""
+
+from __future__ import annotations
+
+import typing as t
+from urllib.parse import urlparse
+
+from singer_sdk import typing as th
+from singer_sdk.exceptions import ConfigValidationError
+
+from tap_common.timestamps import parse_datetime
+
+
+def common_properties(*, default_api_url: str, max_page_size: int) -> list[th.Property]:
+    """Settings beyond the credentials: where the API is, where to start, how hard to push."""
+    return [
+        th.Property(
+            "api_url",
+            th.StringType,
+            default=default_api_url,
+            description="Base URL of the API, including the version segment.",
+        ),
+        th.Property(
+            "start_date",
+            th.DateTimeType,
+            description=(
+                "Earliest record to sync on the first run (ISO-8601). Later runs start from "
+                "the saved bookmark. Omit to sync everything."
+            ),
+        ),
+        th.Property(
+            "page_size",
+            th.IntegerType(minimum=1, maximum=max_page_size),
+            default=max_page_size,
+            description=f"Records per page (1-{max_page_size}; the API's maximum is the fastest).",
+        ),
+        th.Property(
+            "request_timeout",
+            th.IntegerType(minimum=1),
+            default=60,
+            description="Seconds to wait for a response before retrying the request.",
+        ),
+        th.Property(
+            "max_retries",
+            th.IntegerType(minimum=0),
+            default=3,
+            description=(
+                "Retries of a request after a 5xx, a timeout, a connection error or a "
+                "malformed body, with exponential backoff."
+            ),
+        ),
+        th.Property(
+            "backoff_factor",
+            th.NumberType(minimum=0),
+            default=2,
+            description="Exponential backoff: the n-th retry waits backoff_factor * 2^(n-1) s.",
+        ),
+        th.Property(
+            "max_rate_limit_wait",
+            th.IntegerType(minimum=1),
+            default=300,
+            description=(
+                "Longest single wait, in seconds, when the API says it is rate limiting "
+                "(Retry-After or its reset header)."
+            ),
+        ),
+        th.Property(
+            "max_rate_limit_retries",
+            th.IntegerType(minimum=0),
+            default=10,
+            description=(
+                "Consecutive rate-limit answers tolerated for one request before the sync "
+                "fails. These do not use up max_retries."
+            ),
+        ),
+        th.Property(
+            "max_requests_per_second",
+            th.NumberType(minimum=0),
+            description=(
+                "Upper bound on the request rate, for APIs that publish no rate-limit "
+                "headers. 0 or unset: no fixed bound (the API's headers still pace)."
+            ),
+        ),
+    ]
+
+
+def check_common_config(config: t.Mapping[str, t.Any]) -> None:
+    """Reject settings that are well-typed but unusable, naming the setting."""
+    errors = []
+    api_url = config.get("api_url")
+    if api_url is not None:
+        parsed = urlparse(str(api_url))
+        if parsed.scheme not in {"http", "https"} or not parsed.netloc:
+            errors.append(
+                "Setting 'api_url' must be an http(s) URL such as https://host/api/v3, "
+                "got a value without that form."
+            )
+        elif parsed.username or parsed.password:
+            errors.append(
+                "Setting 'api_url' must not carry credentials; use the credential settings."
+            )
+    start_date = config.get("start_date")
+    if start_date is not None:
+        try:
+            parse_datetime(str(start_date))
+        except ValueError:
+            errors.append(
+                f"Setting 'start_date' must be an ISO-8601 date or date-time, got {start_date!r}."
+            )
+    if errors:
+        raise ConfigValidationError(errors[0], errors=errors)

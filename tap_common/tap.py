@@ -1,0 +1,81 @@
+"""Base Tap for both APIs: config checks, shared session and pacer, one-line CLI errors."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import typing as t
+from functools import cached_property
+
+import requests
+from singer_sdk import Tap
+from singer_sdk.exceptions import ConfigValidationError
+
+from tap_common.client import EXPLAINED_FAILURES
+from tap_common.pacing import RequestPacer
+from tap_common.settings import check_common_config
+
+if t.TYPE_CHECKING:
+    import click
+
+
+class APITap(Tap):
+    """What both taps share beyond their streams."""
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Discovery runs without validation, which is where the SDK fills in defaults.
+        for name, spec in self.config_jsonschema["properties"].items():
+            if "default" in spec:
+                self._config.setdefault(name, spec["default"])
+
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        """The JSON schema's checks, then the ones it cannot express."""
+        errors = super()._validate_config(raise_errors=raise_errors)
+        if raise_errors:
+            check_common_config(self._config)
+        return errors
+
+    @cached_property
+    def requests_session(self) -> requests.Session:
+        """One keep-alive connection pool for all streams."""
+        return requests.Session()
+
+    @cached_property
+    def pacer(self) -> RequestPacer:
+        """The account-wide request budget, shared by all streams."""
+        return RequestPacer(
+            max_requests_per_second=self.config.get("max_requests_per_second") or None,
+            max_wait=float(self.config.get("max_rate_limit_wait", 300)),
+        )
+
+    def sync_all(self) -> None:
+        """Sync; on failure, still emit the state reached so a re-run resumes."""
+        try:
+            super().sync_all()
+        except Exception:
+            self._state_writer.write_state(self.state)
+            raise
+
+    @classmethod
+    def invoke(cls, *args: t.Any, **kwargs: t.Any) -> None:  # type: ignore[override]
+        """Run a sync; an explained failure ends with one line on stderr and exit code 1."""
+        with _one_line_errors(cls):
+            super().invoke(*args, **kwargs)
+
+    @classmethod
+    def cb_test(cls, ctx: click.Context, param: click.Option, value: str) -> None:
+        """``--test``, with the same one-line errors as a sync."""
+        with _one_line_errors(cls):
+            super().cb_test(ctx, param, value)
+
+
+@contextlib.contextmanager
+def _one_line_errors(tap_class: type[APITap]) -> t.Iterator[None]:
+    try:
+        yield
+    except ConfigValidationError:
+        raise  # the SDK reports these itself, one line per setting
+    except EXPLAINED_FAILURES as exc:
+        tap_class.logger.error("%s failed: %s", tap_class.name, exc)
+        sys.exit(1)

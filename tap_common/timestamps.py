@@ -1,0 +1,35 @@
+"""Timestamps: one output form (ISO-8601 UTC) from the several forms the APIs send."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+
+def parse_datetime(value: str) -> datetime:
+    """Parse an ISO-8601 date or date-time; a value without offset is taken as UTC."""
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed
+
+
+def unix_seconds(value: datetime) -> int:
+    """Whole unix seconds, rounded down (API filters take seconds and are inclusive)."""
+    return int(value.timestamp())
+
+
+def to_iso_utc(value: int | float | str | None) -> str | None:
+    """Unix seconds or an ISO-8601 string, as ``YYYY-MM-DDTHH:MM:SS[.ffffff]+00:00``.
+
+    Converted in UTC, never in the machine's local time zone.
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        moment = datetime.fromtimestamp(value, tz=timezone.utc)
+    else:
+        moment = parse_datetime(str(value)).astimezone(timezone.utc)
+    return moment.isoformat()

@@ -1,0 +1,1 @@
+"""tap-crm: a Singer tap for the CRM REST API v3."""

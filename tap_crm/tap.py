@@ -1,0 +1,43 @@
+"""tap-crm: settings and the stream list."""
+
+from __future__ import annotations
+
+from singer_sdk import typing as th
+
+from tap_common.settings import common_properties
+from tap_common.tap import APITap
+from tap_crm.streams import STREAM_TYPES
+
+DEFAULT_API_URL = "https://app.onepagecrm.com/api/v3"
+MAX_PAGE_SIZE = 100
+
+
+class TapCRM(APITap):
+    """Extracts contacts, deals, notes and 14 more streams from the CRM API v3."""
+
+    name = "tap-crm"
+    package_name = "crm-calltracker-taps"
+    config_jsonschema = th.PropertiesList(
+        th.Property(
+            "username",
+            th.StringType,
+            required=True,
+            secret=True,
+            description="The API user's user id (basic-auth user name).",
+        ),
+        th.Property(
+            "password",
+            th.StringType,
+            required=True,
+            secret=True,
+            description="The API user's API key (basic-auth password).",
+        ),
+        *common_properties(default_api_url=DEFAULT_API_URL, max_page_size=MAX_PAGE_SIZE),
+    ).to_dict()
+
+    def discover_streams(self) -> list:
+        return [stream_type(tap=self) for stream_type in STREAM_TYPES]
+
+
+if __name__ == "__main__":
+    TapCRM.cli()

@@ -1,0 +1,70 @@
+"""Run a tap in-process and read its Singer messages back, as a target would."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import typing as t
+from collections import Counter
+from dataclasses import dataclass, field
+
+
+@dataclass
+class SingerOutput:
+    """Parsed Singer messages of one run, plus the error that ended it, if any."""
+
+    messages: list[dict]
+    error: BaseException | None = None
+    records: dict[str, list[dict]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for message in self.messages:
+            if message["type"] == "RECORD":
+                self.records.setdefault(message["stream"], []).append(message["record"])
+
+    @classmethod
+    def parse(cls, text: str, error: BaseException | None = None) -> SingerOutput:
+        return cls([json.loads(line) for line in text.splitlines() if line.strip()], error)
+
+    @property
+    def states(self) -> list[dict]:
+        return [m["value"] for m in self.messages if m["type"] == "STATE"]
+
+    @property
+    def final_state(self) -> dict:
+        return self.states[-1]
+
+    def schemas(self) -> dict[str, dict]:
+        return {m["stream"]: m for m in self.messages if m["type"] == "SCHEMA"}
+
+    def ids(self, stream: str, key: str = "id") -> list[t.Any]:
+        return [r[key] for r in self.records.get(stream, [])]
+
+    def duplicates(self, stream: str, key: str = "id") -> list[t.Any]:
+        return [k for k, n in Counter(self.ids(stream, key)).items() if n > 1]
+
+
+def sync(
+    tap_class: type,
+    config: dict,
+    *,
+    state: dict | None = None,
+    catalog: dict | None = None,
+    expect_error: bool = False,
+) -> SingerOutput:
+    """Sync all selected streams and parse stdout; ``expect_error`` keeps a failed run's output."""
+    stdout = io.StringIO()
+    tap = tap_class(config=config, state=state, catalog=catalog, parse_env_config=False)
+    error: BaseException | None = None
+    with contextlib.redirect_stdout(stdout):
+        try:
+            tap.sync_all()
+        except Exception as exc:
+            if not expect_error:
+                raise
+            error = exc
+    if expect_error and error is None:
+        msg = "the sync was expected to fail but succeeded"
+        raise AssertionError(msg)
+    return SingerOutput.parse(stdout.getvalue(), error)

@@ -1,0 +1,143 @@
+"""tap-crm against the sandbox: every record once, every field kept, paging as the API does it."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+import time
+
+import pytest
+
+from sandbox_api import CRMAPI
+from sandbox_api.crm import PAGINATED
+from tap_common.errors import AuthenticationError
+from tap_crm.streams import STREAM_TYPES
+from tap_crm.tap import TapCRM
+from tests.singer_io import sync
+
+STREAMS = [s.name for s in STREAM_TYPES]
+KEYS = {s.name: s.primary_keys[0] for s in STREAM_TYPES}
+PAGE_SIZE = 10
+
+
+def by_key(records: list[dict], key: str) -> dict:
+    return {r[key]: r for r in records}
+
+
+@pytest.mark.parametrize(
+    "size",
+    [0, 1, PAGE_SIZE, 3 * PAGE_SIZE + 7],
+    ids=["empty", "one-record", "exactly-one-full-page", "many-pages"],
+)
+def test_every_record_of_every_stream_arrives_exactly_once_with_all_fields(make_sandbox, size):
+    sandbox = make_sandbox(crm_api=CRMAPI(size=size))
+    out = sync(TapCRM, sandbox.crm_config(page_size=PAGE_SIZE))
+
+    for stream in STREAMS:
+        key = KEYS[stream]
+        expected = sandbox.crm.expected(stream)
+        emitted = out.records.get(stream, [])
+        assert out.duplicates(stream, key) == [], f"{stream}: duplicate keys"
+        assert len(emitted) == len(expected), stream
+        # Deep equality: no field (top-level or nested) dropped, renamed or retyped.
+        assert by_key(emitted, key) == by_key(expected, key), stream
+
+
+def test_sync_of_250_records_per_stream_reads_each_page_once(make_sandbox):
+    sandbox = make_sandbox(crm_api=CRMAPI(size=250))
+    out = sync(TapCRM, sandbox.crm_config())
+
+    assert sum(len(v) for v in out.records.values()) == sum(
+        len(sandbox.crm.expected(s)) for s in STREAMS
+    )
+    for stream in STREAMS:
+        assert out.duplicates(stream, KEYS[stream]) == []
+    for resource in PAGINATED:
+        pages = [int(r.arg("page")) for r in sandbox.requests_to("crm", f"/{resource}")]
+        expected_pages = math.ceil(len(sandbox.crm.records[resource]) / 100)
+        assert pages == list(range(1, expected_pages + 1)), resource  # no extra request
+        assert {r.arg("per_page") for r in sandbox.requests_to("crm", f"/{resource}")} == {"100"}
+
+
+@pytest.mark.parametrize(
+    "stream",
+    ["users", "statuses", "lead_sources", "predefined_actions", "predefined_items", "bootstrap"],
+)
+def test_unpaginated_endpoints_are_requested_once_without_page_params(make_sandbox, stream):
+    sandbox = make_sandbox(crm_api=CRMAPI(size=150, sizes={"users": 120, "statuses": 130}))
+    config = sandbox.crm_config()
+    catalog = _catalog_selecting(config, {stream})
+    out = sync(TapCRM, config, catalog=catalog)
+
+    requests = sandbox.requests_to("crm")
+    assert [r.path for r in requests] == [f"/{stream}"]
+    assert requests[0].query == {}
+    assert len(out.records[stream]) == len(sandbox.crm.expected(stream))
+
+
+def test_predefined_items_are_read_flat_or_wrapped(make_sandbox):
+    sandbox = make_sandbox(crm_api=CRMAPI(size=5, wrapped_predefined_items=True))
+    config = sandbox.crm_config()
+    out = sync(TapCRM, config, catalog=_catalog_selecting(config, {"predefined_items"}))
+
+    assert out.records["predefined_items"] == sandbox.crm.records["predefined_items"]
+
+
+def test_bad_credentials_fail_at_once_naming_the_settings(sandbox):
+    config = sandbox.crm_config(password="wrong-key")
+    out = sync(TapCRM, config, expect_error=True)
+
+    assert isinstance(out.error, AuthenticationError)
+    assert "'username' and 'password'" in str(out.error)
+    assert "wrong-key" not in str(out.error)
+    assert len(sandbox.requests_to("crm")) == 1  # no retries
+
+
+def test_cli_bad_credentials_exit_nonzero_with_one_clear_line(sandbox, tmp_path):
+    config_file = tmp_path / "config.json"
+    config_file.write_text(json.dumps(sandbox.crm_config(password="s3cr3t-wrong-key")))
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "tap_crm.tap", "--config", str(config_file)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 1
+    assert time.monotonic() - started < 10  # interpreter start included; the API answer is instant
+    errors = [line for line in result.stderr.splitlines() if "ERROR" in line]
+    assert len(errors) == 1, result.stderr
+    assert "refused the credentials" in errors[0]
+    assert "check the 'username' and 'password' settings" in errors[0]
+    assert "Traceback" not in result.stderr
+    assert "s3cr3t-wrong-key" not in result.stderr + result.stdout
+
+
+def test_discover_lists_17_streams_with_key_properties(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "tap_crm.tap", "--discover"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    catalog = json.loads(result.stdout)
+    keys = {s["tap_stream_id"]: s["key_properties"] for s in catalog["streams"]}
+    assert sorted(keys) == sorted(STREAMS)
+    assert len(keys) == 17
+    assert keys["bootstrap"] == ["user_id"]
+    assert all(keys[s] == ["id"] for s in STREAMS if s != "bootstrap")
+
+
+def _catalog_selecting(config: dict, streams: set[str]) -> dict:
+    """The discovered catalog with only ``streams`` selected."""
+    catalog = TapCRM(config=config, parse_env_config=False).catalog_dict
+    for entry in catalog["streams"]:
+        for metadata in entry["metadata"]:
+            if metadata["breadcrumb"] == []:
+                metadata["metadata"]["selected"] = entry["tap_stream_id"] in streams
+    return catalog
