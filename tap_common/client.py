@@ -228,6 +228,10 @@ class APIStream(RESTStream):
         worth a retry (5xx, timeouts, malformed bodies) raise and are retried by the
         backoff decorator around this method, ``max_retries`` times.
         """
+        if self.is_sorted and self.replication_key:
+            # A page boundary: everything emitted so far is covered by the bookmark, so a
+            # run killed during the next page resumes here, not at the stream's start.
+            self._write_state_message()
         consecutive_limits = 0
         while True:
             self.pacer.before_request()

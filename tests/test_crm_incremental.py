@@ -1,0 +1,245 @@
+"""tap-crm incremental sync: request filters, bookmarks, second runs and resumption."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from sandbox_api import CRMAPI
+from tap_crm.tap import TapCRM
+from tests.singer_io import sync
+
+SERVER_FILTERED = [
+    "contacts",
+    "actions",
+    "deals",
+    "notes",
+    "calls",
+    "meetings",
+    "relationship_types",
+]
+INCREMENTAL = [*SERVER_FILTERED, "companies"]
+CONFIG = {"username": "u", "password": "p", "api_url": "http://127.0.0.1:9/api/v3"}
+
+
+def url_params(stream_name: str, *, state: dict | None = None, **config) -> dict:
+    """The query parameters the stream would send for its first page."""
+    tap = TapCRM(config={**CONFIG, **config}, state=state, parse_env_config=False)
+    stream = tap.streams[stream_name]
+    stream._write_starting_replication_value(None)  # what the SDK does when a sync starts
+    return stream.get_url_params(None, None)
+
+
+def bookmark(stream: str, value: str) -> dict:
+    return {
+        "bookmarks": {stream: {"replication_key": "modified_at", "replication_key_value": value}}
+    }
+
+
+@pytest.mark.parametrize("stream", SERVER_FILTERED)
+def test_first_run_without_start_date_reads_everything_oldest_first(stream):
+    params = url_params(stream)
+    assert params == {"page": 1, "per_page": 100, "sort_by": "modified_at", "order": "asc"}
+
+
+@pytest.mark.parametrize("stream", SERVER_FILTERED)
+def test_start_date_bounds_the_first_run_as_unix_seconds(stream):
+    params = url_params(stream, start_date="2024-03-01T00:00:00Z")
+    assert params["modified_since"] == 1709251200
+
+
+def test_contacts_resume_from_bookmark_sends_modified_since():
+    state = bookmark("contacts", "2025-01-02T03:04:05Z")
+    assert url_params("contacts", state=state)["modified_since"] == 1735787045
+
+
+def test_bookmark_wins_over_an_older_start_date_and_loses_to_a_newer_one():
+    state = bookmark("deals", "2025-01-02T03:04:05Z")
+    assert url_params("deals", state=state, start_date="2024-01-01")["modified_since"] == 1735787045
+    assert url_params("deals", state=state, start_date="2025-06-01")["modified_since"] == 1748736000
+
+
+def test_companies_read_newest_first_without_modified_since():
+    params = url_params("companies", state=bookmark("companies", "2025-01-02T03:04:05Z"))
+    assert params == {"page": 1, "per_page": 100, "sort_by": "modified_at", "order": "desc"}
+
+
+@pytest.mark.parametrize("stream", ["users", "pipelines", "filters", "custom_fields", "statuses"])
+def test_full_table_streams_send_no_filter(stream):
+    params = url_params(stream, start_date="2024-03-01T00:00:00Z")
+    assert "modified_since" not in params
+    assert "sort_by" not in params
+
+
+def _select(config: dict, streams: list[str]) -> dict:
+    catalog = TapCRM(config=config, parse_env_config=False).catalog_dict
+    for entry in catalog["streams"]:
+        for metadata in entry["metadata"]:
+            if metadata["breadcrumb"] == []:
+                metadata["metadata"]["selected"] = entry["tap_stream_id"] in streams
+    return catalog
+
+
+def test_second_run_emits_only_changed_and_new_records_with_minimal_requests(make_sandbox):
+    sandbox = make_sandbox(crm_api=CRMAPI(size=230))
+    config = sandbox.crm_config()
+    catalog = _select(config, INCREMENTAL)
+
+    first = sync(TapCRM, config, catalog=catalog)
+    for stream in INCREMENTAL:
+        assert len(first.records[stream]) == 230
+        assert first.final_state["bookmarks"][stream]["replication_key_value"] == max(
+            r["modified_at"] for r in sandbox.crm.records[stream]
+        )
+
+    changed: dict[str, set[str]] = {}
+    for stream in INCREMENTAL:
+        modified = [sandbox.crm.modify(stream, i, text="geändert") for i in (3, 150)]
+        added = sandbox.crm.add(stream)
+        changed[stream] = {r["id"] for r in [*modified, added]}
+    sandbox.clear_log()
+
+    second = sync(TapCRM, config, catalog=catalog, state=first.final_state)
+    for stream in INCREMENTAL:
+        emitted = set(second.ids(stream))
+        assert changed[stream] <= emitted, stream
+        extra = emitted - changed[stream]
+        # At most the inclusive boundary: records sharing the old bookmark's second.
+        old_mark = first.final_state["bookmarks"][stream]["replication_key_value"]
+        assert all(
+            r["modified_at"] == old_mark for r in second.records[stream] if r["id"] in extra
+        ), stream
+        assert second.duplicates(stream) == []
+        assert len(sandbox.requests_to("crm", f"/{stream}")) == 1, stream  # one page holds it all
+
+    sandbox.clear_log()
+    third = sync(TapCRM, config, catalog=catalog, state=second.final_state)
+    for stream in INCREMENTAL:
+        assert len(sandbox.requests_to("crm", f"/{stream}")) == 1, stream
+        # Only the records at the inclusive boundary come back.
+        mark = second.final_state["bookmarks"][stream]["replication_key_value"]
+        assert {r["modified_at"] for r in third.records.get(stream, [])} <= {mark}, stream
+
+
+def test_bookmark_survives_a_run_that_returns_nothing(make_sandbox):
+    sandbox = make_sandbox(crm_api=CRMAPI(size=5))
+    config = sandbox.crm_config()
+    catalog = _select(config, INCREMENTAL)
+    state = {
+        "bookmarks": {
+            s: {"replication_key": "modified_at", "replication_key_value": "2030-01-01T00:00:00Z"}
+            for s in INCREMENTAL
+        }
+    }
+
+    out = sync(TapCRM, config, catalog=catalog, state=state)
+
+    assert out.records == {}
+    for stream in INCREMENTAL:
+        assert (
+            out.final_state["bookmarks"][stream]["replication_key_value"] == "2030-01-01T00:00:00Z"
+        )
+
+
+def test_sorted_stream_emits_state_at_every_page_boundary(make_sandbox):
+    sandbox = make_sandbox(crm_api=CRMAPI(size=45))
+    config = sandbox.crm_config(page_size=10)
+    out = sync(TapCRM, config, catalog=_select(config, ["contacts"]))
+
+    marks = []
+    for message in out.messages:
+        if message["type"] == "STATE":
+            value = message["value"]["bookmarks"].get("contacts", {}).get("replication_key_value")
+            if value and value not in marks:
+                marks.append(value)
+    ordered = sorted(r["modified_at"] for r in sandbox.crm.records["contacts"])
+    page_ends = [ordered[i] for i in range(9, 45, 10)]
+    assert set(page_ends) <= set(marks)
+
+
+def test_interrupted_run_resumes_from_last_state_without_losing_records(make_sandbox):
+    sandbox = make_sandbox(crm_api=CRMAPI(size=95))
+    config = sandbox.crm_config(page_size=10, max_retries=0)
+    catalog = _select(config, ["actions", "contacts"])
+    # actions sync first (streams run in name order); contacts fail on their 4th page.
+    seen = {"n": 0}
+    original = sandbox.crm.handle
+
+    def fail_fourth_contacts_page(request, *, looping):
+        if request.path == "/contacts":
+            seen["n"] += 1
+            if seen["n"] == 4:
+                return sandbox.crm.error_response(500)
+        return original(request, looping=looping)
+
+    sandbox.crm.handle = fail_fourth_contacts_page
+    first = sync(TapCRM, config, catalog=catalog, expect_error=True)
+    assert len(first.records["contacts"]) == 30
+    assert len(first.records["actions"]) == 95  # finished before the failure, state emitted
+    assert first.final_state["bookmarks"]["actions"]["replication_key_value"]
+
+    sandbox.clear_log()
+    second = sync(TapCRM, config, catalog=catalog, state=first.final_state)
+    union = set(first.ids("contacts")) | set(second.ids("contacts"))
+    assert union == {r["id"] for r in sandbox.crm.records["contacts"]}
+    # Resumed where it stopped (65 records left, plus the inclusive boundary), not from the start.
+    assert len(sandbox.requests_to("crm", "/contacts")) == math.ceil((95 - 30 + 1) / 10)
+    assert len(second.records.get("actions", [])) <= 1  # only its inclusive boundary
+
+
+def test_killed_tap_resumes_from_the_last_state_it_printed(make_sandbox, tmp_path):
+    sandbox = make_sandbox(crm_api=CRMAPI(size=60))
+    config = sandbox.crm_config(page_size=10)
+    original = sandbox.crm.handle
+    release = threading.Event()
+
+    def hang_on_fourth_page(request, *, looping):
+        if request.path == "/contacts" and request.arg("page") == "4":
+            release.wait(30)  # the tap is killed while waiting for this page
+        return original(request, looping=looping)
+
+    sandbox.crm.handle = hang_on_fourth_page
+    config_file = tmp_path / "config.json"
+    config_file.write_text(json.dumps(config))
+    catalog_file = tmp_path / "catalog.json"
+    catalog_file.write_text(json.dumps(_select(config, ["contacts"])))
+    tap = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tap_crm.tap",
+            "--config",
+            str(config_file),
+            "--catalog",
+            str(catalog_file),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    first_ids, last_state = [], None
+    try:
+        for line in tap.stdout:
+            message = json.loads(line)
+            if message["type"] == "RECORD":
+                first_ids.append(message["record"]["id"])
+            elif message["type"] == "STATE":
+                last_state = message["value"]
+                if len(first_ids) == 30:
+                    break  # the page-boundary STATE printed before page 4 was requested
+        tap.kill()  # SIGKILL: no chance to write a final STATE
+    finally:
+        release.set()
+        tap.wait(10)
+    assert len(first_ids) == 30
+
+    second = sync(TapCRM, config, catalog=_select(config, ["contacts"]), state=last_state)
+    assert set(first_ids) | set(second.ids("contacts")) == {
+        r["id"] for r in sandbox.crm.records["contacts"]
+    }
+    assert len(second.records["contacts"]) <= 31  # resumed near page 4, not from the start
