@@ -236,6 +236,7 @@ def test_killed_tap_resumes_from_the_last_state_it_printed(make_sandbox, tmp_pat
     finally:
         release.set()
         tap.wait(10)
+        tap.stdout.close()
     assert len(first_ids) == 30
 
     second = sync(TapCRM, config, catalog=_select(config, ["contacts"]), state=last_state)
