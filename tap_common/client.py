@@ -37,6 +37,15 @@ if t.TYPE_CHECKING:
     from tap_common.pacing import Budget
 
 
+# What the SDK retries: transient server and network failures.
+RETRIED_ERRORS = (
+    ConnectionResetError,
+    RetriableAPIError,
+    requests.exceptions.Timeout,
+    requests.exceptions.ConnectionError,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+)
 # Failures that deserve one clear line instead of a traceback.
 EXPLAINED_FAILURES = (FatalAPIError, RetriableAPIError, requests.RequestException)
 
@@ -71,8 +80,8 @@ class GuardedPageNumberPaginator(PageNumberPaginator):
         self._page_limit: int | None = None
         self._previous_items: list | None = None
 
-    def has_more(self, response: requests.Response) -> bool:
-        """Decide from the API's own metadata, after checking it is sane."""
+    def check(self, response: requests.Response) -> None:
+        """Refuse a page before any of its records is emitted, if paging went wrong."""
         page = self._read_page(response)
         asked = self.current_value
         if page.current_page != asked:
@@ -93,13 +102,16 @@ class GuardedPageNumberPaginator(PageNumberPaginator):
             announced = self._max_pages(response)
             # Slack for records added during the sync; beyond it the paginator is runaway.
             self._page_limit = None if announced is None else 2 * announced + 10
-        if page.has_next and self._page_limit is not None and asked >= self._page_limit:
+        if self._page_limit is not None and asked > self._page_limit:
             msg = (
-                f"Stream '{self._stream_name}': {api_path(response)} still reports more pages "
-                f"after page {asked}, far beyond what its first page announced; stopping."
+                f"Stream '{self._stream_name}': {api_path(response)} still serves pages "
+                f"at page {asked}, far beyond what its first page announced; stopping."
             )
             raise PaginationError(msg)
-        return page.has_next
+
+    def has_more(self, response: requests.Response) -> bool:
+        """Whether the API's own metadata announces another page."""
+        return self._read_page(response).has_next
 
 
 class APIStream(RESTStream):
@@ -195,7 +207,10 @@ class APIStream(RESTStream):
         """Page-number paging guarded against loops; None (one request) when unpaginated."""
         if not self.paginated:
             return None
-        return GuardedPageNumberPaginator(self.read_page, self.announced_pages, self.name)
+        self._paginator = GuardedPageNumberPaginator(
+            self.read_page, self.announced_pages, self.name
+        )
+        return self._paginator
 
     def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
         """``page``/``per_page`` on paginated endpoints; streams add their filters."""
@@ -204,7 +219,10 @@ class APIStream(RESTStream):
         return {"page": next_page_token or 1, "per_page": self.page_size}
 
     def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
-        """Records at ``records_jsonpath`` of the (already parsed) body."""
+        """Records at ``records_jsonpath`` of the (already parsed) body, once the page is vetted."""
+        paginator = getattr(self, "_paginator", None)
+        if isinstance(paginator, GuardedPageNumberPaginator):
+            paginator.check(response)
         yield from extract_jsonpath(self.records_jsonpath, json_body(response))
 
     def log(self, message: str, *args: t.Any, level: int = logging.INFO, **kwargs: t.Any) -> None:
@@ -304,6 +322,17 @@ class APIStream(RESTStream):
             detail = response.text.strip()[:200] or None
         message = f"{response.status_code} {response.reason} from {api_path(response)}"
         return f"{message}: {detail}" if detail else message
+
+    def request_decorator(self, func: t.Callable) -> t.Callable:
+        """The SDK's retry decorator, minus backoff's own log lines (ours say it once)."""
+        return backoff.on_exception(
+            self.backoff_wait_generator,
+            RETRIED_ERRORS,
+            max_tries=self.backoff_max_tries,
+            on_backoff=self.backoff_handler,
+            jitter=self.backoff_jitter,
+            logger=None,
+        )(func)
 
     @property
     def backoff_factor(self) -> float:

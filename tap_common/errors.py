@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+
+import requests
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 
 
@@ -27,3 +30,17 @@ class MalformedResponseError(RetriableAPIError):
 
 class RateLimitExhaustedError(TapError):
     """The API kept answering 'rate limited' after every wait the tap is allowed."""
+
+
+def explain(exc: BaseException) -> str:
+    """One line for the user: what failed and which setting to look at."""
+    if isinstance(exc, requests.Timeout):
+        return (
+            "the API did not answer within 'request_timeout' seconds, even after "
+            "'max_retries' retries."
+        )
+    if isinstance(exc, requests.ConnectionError):
+        reason = re.search(r"\[Errno -?\d+\] [^'\")]+", str(exc))
+        detail = reason.group(0) if reason else type(exc).__name__
+        return f"could not connect to the API ({detail}); check 'api_url' and the network."
+    return str(exc)

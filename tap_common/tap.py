@@ -12,6 +12,7 @@ from singer_sdk import Tap
 from singer_sdk.exceptions import ConfigValidationError
 
 from tap_common.client import EXPLAINED_FAILURES
+from tap_common.errors import explain
 from tap_common.pacing import RequestPacer
 from tap_common.settings import check_common_config
 
@@ -77,5 +78,5 @@ def _one_line_errors(tap_class: type[APITap]) -> t.Iterator[None]:
     except ConfigValidationError:
         raise  # the SDK reports these itself, one line per setting
     except EXPLAINED_FAILURES as exc:
-        tap_class.logger.error("%s failed: %s", tap_class.name, exc)
+        tap_class.logger.error("%s failed: %s", tap_class.name, explain(exc))
         sys.exit(1)
