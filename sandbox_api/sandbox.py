@@ -27,5 +27,6 @@ class Sandbox(SandboxServer):
             "password": crm.PASSWORD,
             "api_url": self.crm_url,
             "backoff_factor": 0.01,
+            "max_requests_per_second": 0,
             **overrides,
         }

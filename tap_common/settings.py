@@ -14,7 +14,12 @@ from singer_sdk.exceptions import ConfigValidationError
 from tap_common.timestamps import parse_datetime
 
 
-def common_properties(*, default_api_url: str, max_page_size: int) -> list[th.Property]:
+def common_properties(
+    *,
+    default_api_url: str,
+    max_page_size: int,
+    default_requests_per_second: float | None = None,
+) -> list[th.Property]:
     """Settings beyond the credentials: where the API is, where to start, how hard to push."""
     return [
         th.Property(
@@ -79,6 +84,7 @@ def common_properties(*, default_api_url: str, max_page_size: int) -> list[th.Pr
         th.Property(
             "max_requests_per_second",
             th.NumberType(minimum=0),
+            default=default_requests_per_second,
             description=(
                 "Upper bound on the request rate, for APIs that publish no rate-limit "
                 "headers. 0 or unset: no fixed bound (the API's headers still pace)."

@@ -10,6 +10,8 @@ from tap_crm.streams import STREAM_TYPES
 
 DEFAULT_API_URL = "https://app.onepagecrm.com/api/v3"
 MAX_PAGE_SIZE = 100
+# The CRM publishes no rate-limit headers; its documented throttle averages 5 requests/s.
+DEFAULT_REQUESTS_PER_SECOND = 5
 
 
 class TapCRM(APITap):
@@ -32,7 +34,11 @@ class TapCRM(APITap):
             secret=True,
             description="The API user's API key (basic-auth password).",
         ),
-        *common_properties(default_api_url=DEFAULT_API_URL, max_page_size=MAX_PAGE_SIZE),
+        *common_properties(
+            default_api_url=DEFAULT_API_URL,
+            max_page_size=MAX_PAGE_SIZE,
+            default_requests_per_second=DEFAULT_REQUESTS_PER_SECOND,
+        ),
     ).to_dict()
 
     def discover_streams(self) -> list:

@@ -141,3 +141,32 @@ def _catalog_selecting(config: dict, streams: set[str]) -> dict:
             if metadata["breadcrumb"] == []:
                 metadata["metadata"]["selected"] = entry["tap_stream_id"] in streams
     return catalog
+
+
+def test_about_markdown_lists_settings_and_marks_secrets():
+    result = subprocess.run(
+        [sys.executable, "-m", "tap_crm.tap", "--about", "--format=markdown"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    for setting in ("username", "password", "api_url", "start_date", "page_size"):
+        assert f"| {setting}" in result.stdout
+    assert "https://app.onepagecrm.com/api/v3" in result.stdout
+
+
+def test_connection_test_reads_one_record_per_stream(sandbox, tmp_path):
+    config_file = tmp_path / "config.json"
+    config_file.write_text(json.dumps(sandbox.crm_config()))
+    result = subprocess.run(
+        [sys.executable, "-m", "tap_crm.tap", "--config", str(config_file), "--test"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    streams = {m["stream"] for m in records if m["type"] == "RECORD"}
+    assert streams == set(STREAMS)
