@@ -47,7 +47,9 @@ def tap_environment(sandbox: Sandbox) -> dict[str, str]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="sandbox-api", description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    parser.add_argument(
+        "--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)"
+    )
     parser.add_argument("--size", type=int, default=25, help="records per list (default: 25)")
     args = parser.parse_args(argv)
 

@@ -28,7 +28,11 @@ def assert_tables_match_sandbox(conn, sandbox) -> None:
     problems = {
         stream: diff
         for stream, key in CRM_KEYS.items()
-        if (diff := warehouse.differences(conn, "tap_crm", stream, key, sandbox.crm.expected(stream)))
+        if (
+            diff := warehouse.differences(
+                conn, "tap_crm", stream, key, sandbox.crm.expected(stream)
+            )
+        )
     }
     assert problems == {}
 
@@ -61,9 +65,7 @@ def test_meltano_run_loads_every_crm_stream_with_keys_types_and_values(
         assert nested == sum(1 for c in sandbox.crm.records["contacts"] if c["address_list"])
 
 
-def test_second_meltano_run_reads_only_changes_and_upserts_them(
-    meltano, pg_cluster, make_sandbox
-):
+def test_second_meltano_run_reads_only_changes_and_upserts_them(meltano, pg_cluster, make_sandbox):
     sandbox = make_sandbox(crm_api=CRMAPI(size=SIZE))
     database = pg_cluster.create_database("crm_incremental")
     run_crm_to_postgres(meltano, pg_cluster, sandbox, database, "incremental")

@@ -7,6 +7,7 @@ from collections import Counter
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
+from psycopg import sql
 from psycopg.rows import dict_row
 
 if t.TYPE_CHECKING:
@@ -39,7 +40,9 @@ def column_types(conn: psycopg.Connection, schema: str, table: str) -> dict[str,
 
 def rows(conn: psycopg.Connection, schema: str, table: str) -> list[dict[str, t.Any]]:
     with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(f'select * from "{schema}"."{table}"').fetchall()
+        return cur.execute(
+            sql.SQL("select * from {}").format(sql.Identifier(schema, table))
+        ).fetchall()
 
 
 def same_value(stored: t.Any, sent: t.Any) -> bool:
