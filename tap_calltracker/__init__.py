@@ -1,1 +1,1 @@
-"""tap-calltracker: a Singer tap for the call-analytics REST API v1."""
+"""tap-calltracker: a Singer tap for the call-analytics API (Aircall Public API v1)."""

@@ -1,0 +1,195 @@
+"""The call API's conventions: ``{<plural>: [...], meta}`` lists, X-AircallApi-* budget, errors."""
+
+from __future__ import annotations
+
+import math
+import typing as t
+
+from singer_sdk.helpers.jsonpath import extract_jsonpath
+
+from tap_calltracker.pagination import Window, WindowedPaginator
+from tap_common import pacing
+from tap_common.client import APIStream, PageInfo, ensure, retry_after_seconds
+from tap_common.pacing import Budget
+from tap_common.responses import api_path, json_body
+from tap_common.timestamps import to_iso_utc
+
+if t.TYPE_CHECKING:
+    import requests
+    from singer_sdk.helpers.types import Context
+
+
+class CallTrackerStream(APIStream):
+    """A paginated list: ``{"<plural>": [...], "meta": {count, total, current_page, ...}}``.
+
+    ``windowed`` endpoints accept ``from``/``to`` on creation time and are read in time
+    windows once a query reaches the API's 10,000-item cap (see ``pagination``).
+    """
+
+    primary_keys: t.ClassVar[tuple[str, ...]] = ("id",)
+    username_setting = "api_id"
+    password_setting = "api_token"  # noqa: S105 - a setting's name, not a secret
+    # Key of the item array (defaults to the stream name).
+    list_key: t.ClassVar[str | None] = None
+    windowed: t.ClassVar[bool] = False
+    # Query parameters fixed for this endpoint (sort order).
+    ordering: t.ClassVar[dict[str, str]] = {}
+    # Dotted paths of timestamps to convert to ISO-8601 UTC; ``[]`` walks an array.
+    timestamp_fields: t.ClassVar[tuple[str, ...]] = ()
+
+    @property
+    def items_key(self) -> str:
+        return self.list_key or self.name
+
+    @property
+    def records_jsonpath(self) -> str:  # type: ignore[override]
+        return f"$.{self.items_key}[*]"
+
+    # -- envelope and paging ------------------------------------------------------------
+
+    def check_envelope(self, body: t.Any, response: requests.Response) -> None:
+        where = api_path(response)
+        ensure(
+            isinstance(body, dict) and isinstance(body.get(self.items_key), list),
+            f"{where}: expected '{self.items_key}' to be a list of records.",
+        )
+        meta = body.get("meta")
+        ensure(isinstance(meta, dict), f"{where} answered without its 'meta' page object.")
+        for key in ("current_page", "total"):
+            ensure(
+                isinstance(meta.get(key), int),
+                f"{where}: the page metadata meta.{key} is missing or not a number.",
+            )
+
+    def read_page(self, response: requests.Response) -> PageInfo:
+        body = json_body(response)
+        meta = body["meta"]
+        return PageInfo(
+            current_page=meta["current_page"],
+            has_next=meta.get("next_page_link") is not None,
+            items=body[self.items_key],
+        )
+
+    def read_total(self, response: requests.Response) -> int:
+        return json_body(response)["meta"]["total"]
+
+    def announced_pages(self, response: requests.Response) -> int | None:
+        meta = json_body(response)["meta"]
+        per_page = meta.get("per_page") or self.page_size
+        return math.ceil(meta["total"] / per_page)
+
+    def first_window(self, context: Context | None) -> Window:
+        """The query before any split: unbounded, unless an incremental stream narrows it."""
+        return Window(None, None)
+
+    def get_new_paginator(self) -> WindowedPaginator | None:  # type: ignore[override]
+        if not self.paginated:
+            return None
+        self._paginator = WindowedPaginator(
+            self.first_window(self.context),
+            read_page=self.read_page,
+            read_total=self.read_total,
+            announced_pages=self.announced_pages,
+            stream_name=self.name,
+            windowed=self.windowed,
+        )
+        return self._paginator
+
+    def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
+        if not self.paginated:
+            return {}
+        window = next_page_token or self.first_window(context)
+        return {"page": window.page, "per_page": self.page_size, **window.query(), **self.ordering}
+
+    def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
+        paginator = getattr(self, "_paginator", None)
+        if isinstance(paginator, WindowedPaginator) and not paginator.accept(response):
+            return
+        yield from extract_jsonpath(self.records_jsonpath, json_body(response))
+
+    def post_process(self, row: dict, context: Context | None = None) -> dict | None:
+        """Every timestamp as ISO-8601 UTC, whether the API sent unix seconds or ISO text."""
+        for path in self.timestamp_fields:
+            convert_timestamps(row, path.split("."))
+        return row
+
+    # -- rate limits and errors ----------------------------------------------------------
+
+    def read_budget(self, response: requests.Response) -> Budget | None:
+        headers = response.headers
+        if "X-AircallApi-Remaining" not in headers:
+            return None
+        try:
+            return Budget(
+                limit=_int_or_none(headers.get("X-AircallApi-Limit")),
+                remaining=_int_or_none(headers.get("X-AircallApi-Remaining")),
+                reset_at=_float_or_none(headers.get("X-AircallApi-Reset")),
+            )
+        except ValueError:
+            return None
+
+    def rate_limit_wait(self, response: requests.Response) -> float | None:
+        """Until ``X-AircallApi-Reset`` (unix seconds); ``Retry-After`` if that is all there is."""
+        try:
+            reset_at = _float_or_none(response.headers.get("X-AircallApi-Reset"))
+        except ValueError:
+            reset_at = None
+        if reset_at is not None:
+            return max(reset_at - pacing.now(), 0.0)
+        return retry_after_seconds(response)
+
+    def auth_failure_message(self, response: requests.Response) -> str | None:
+        """403 ``Forbidden`` is a wrong id/token pair here, 401 a missing header (B.7)."""
+        if response.status_code in {401, 403}:
+            return self.credentials_hint(response)
+        return None
+
+    def api_error_message(self, body: t.Any) -> str | None:
+        """``{"error", "troubleshoot"}`` or ``{"message", "errors"}``: the most specific text."""
+        if not isinstance(body, dict):
+            return None
+        parts = [body.get("errors") or body.get("error") or body.get("message")]
+        troubleshoot = body.get("troubleshoot")
+        if troubleshoot and troubleshoot not in parts:
+            parts.append(f"(troubleshoot: {troubleshoot})")
+        text = " ".join(str(p) for p in parts if p)
+        return text or None
+
+
+class SingleObjectStream(CallTrackerStream):
+    """An endpoint answering one object under its singular key (``{"company": {...}}``)."""
+
+    paginated = False
+
+    @property
+    def records_jsonpath(self) -> str:  # type: ignore[override]
+        # Not ``[*]``: on an object, jsonpath-ng yields its values (sdk-notes 0).
+        return f"$.{self.items_key}"
+
+    def check_envelope(self, body: t.Any, response: requests.Response) -> None:
+        ensure(
+            isinstance(body, dict) and isinstance(body.get(self.items_key), dict),
+            f"{api_path(response)}: expected '{self.items_key}' to be one object.",
+        )
+
+
+def convert_timestamps(node: t.Any, path: list[str]) -> None:
+    """Convert the timestamp at ``path`` in place; ``[]`` suffixes walk arrays (nulls skipped)."""
+    if not isinstance(node, dict) or not path:
+        return
+    head, rest = path[0], path[1:]
+    if head.endswith("[]"):
+        for item in node.get(head[:-2]) or []:
+            convert_timestamps(item, rest)
+    elif rest:
+        convert_timestamps(node.get(head), rest)
+    elif head in node:
+        node[head] = to_iso_utc(node[head])
+
+
+def _int_or_none(value: str | None) -> int | None:
+    return None if value in {None, ""} else int(float(value))
+
+
+def _float_or_none(value: str | None) -> float | None:
+    return None if value in {None, ""} else float(value)

@@ -1,0 +1,142 @@
+"""Paging past the API's 10,000-item cap: page numbers inside ``from``/``to`` time windows.
+
+The API serves only the first 10,000 items of a query (a later page is a 400, reference
+B.2). On endpoints that filter by creation time (``from``/``to``, unix seconds, both
+inclusive) a query whose first page announces ``meta.total >= 10,000`` is split in two
+halves, [a, m] and [m + 1, b], until every window fits under the cap. The earlier half
+is read first, so an ascending stream stays ascending.
+"""
+
+from __future__ import annotations
+
+import time
+import typing as t
+
+from singer_sdk.pagination import BaseAPIPaginator
+
+from tap_common.errors import PaginationError
+from tap_common.responses import api_path
+
+if t.TYPE_CHECKING:
+    import requests
+
+    from tap_common.client import PageInfo
+
+# Items one query can page through (reference B.2).
+ITEM_CAP = 10_000
+
+
+class Window(t.NamedTuple):
+    """One request's position: a creation-time window (None: unbounded) and a page in it."""
+
+    start: int | None
+    end: int | None
+    page: int = 1
+
+    def query(self) -> dict[str, int]:
+        """``from``/``to`` parameters for this window (only the bounds it has)."""
+        params = {"from": self.start, "to": self.end}
+        return {name: value for name, value in params.items() if value is not None}
+
+
+class WindowedPaginator(BaseAPIPaginator[Window]):
+    """Page numbers within time windows, split when a window holds too many items.
+
+    ``windowed=False`` (endpoints without ``from``/``to``) pages one unbounded query.
+    The guards of ``tap_common.client.GuardedPageNumberPaginator`` apply to each window:
+    the API must answer the page asked, never repeat the previous page, and not keep
+    serving pages far beyond what the window's first page announced.
+    """
+
+    def __init__(
+        self,
+        first: Window,
+        *,
+        read_page: t.Callable[[requests.Response], PageInfo],
+        read_total: t.Callable[[requests.Response], int],
+        announced_pages: t.Callable[[requests.Response], int | None],
+        stream_name: str,
+        windowed: bool,
+    ) -> None:
+        super().__init__(first)
+        self._read_page = read_page
+        self._read_total = read_total
+        self._announced_pages = announced_pages
+        self._stream_name = stream_name
+        self._windowed = windowed
+        self._pending: list[Window] = []  # a stack: the next window to read is last
+        self._split_current = False
+        self._page_limit: int | None = None
+        self._previous_items: list | None = None
+        self.windows_read = 0
+
+    def accept(self, response: requests.Response) -> bool:
+        """Vet a page before its records are emitted; False: skip it, its window is split.
+
+        Raises ``PaginationError`` when paging went wrong, or when a one-second window
+        still holds more items than the API will page through.
+        """
+        window = self.current_value
+        page = self._read_page(response)
+        if page.current_page != window.page:
+            msg = (
+                f"Stream '{self._stream_name}': asked {api_path(response)} for page "
+                f"{window.page}, the API answered page {page.current_page}; stopping rather "
+                "than emitting a page twice or skipping one."
+            )
+            raise PaginationError(msg)
+        if page.items and page.items == self._previous_items:
+            msg = (
+                f"Stream '{self._stream_name}': page {window.page} of {api_path(response)} "
+                "repeats the previous page; the API's pagination is looping."
+            )
+            raise PaginationError(msg)
+        self._previous_items = page.items
+        if window.page == 1:
+            self.windows_read += 1
+            if self._windowed and self._read_total(response) >= ITEM_CAP:
+                self._split(window, self._read_total(response))
+                return False
+            announced = self._announced_pages(response)
+            # Slack for records added during the sync; beyond it the paginator is runaway.
+            self._page_limit = None if announced is None else 2 * announced + 10
+        if self._page_limit is not None and window.page > self._page_limit:
+            msg = (
+                f"Stream '{self._stream_name}': {api_path(response)} still serves pages "
+                f"at page {window.page}, far beyond what its first page announced; stopping."
+            )
+            raise PaginationError(msg)
+        return True
+
+    def _split(self, window: Window, total: int) -> None:
+        start = window.start or 0
+        end = window.end if window.end is not None else int(time.time())
+        if end <= start:
+            msg = (
+                f"Stream '{self._stream_name}': {total} items were created within one "
+                f"second ({start}), more than the {ITEM_CAP:,} the API pages through; "
+                "stopping rather than losing records."
+            )
+            raise PaginationError(msg)
+        middle = (start + end) // 2
+        self._pending.append(Window(middle + 1, end))
+        self._pending.append(Window(start, middle))
+        self._split_current = True
+
+    def has_more(self, response: requests.Response) -> bool:
+        """Another page of this window, or another window, remains."""
+        if self._split_current or self._read_page(response).has_next:
+            return True
+        return bool(self._pending)
+
+    def get_next(self, response: requests.Response) -> Window | None:
+        if self._split_current or not self._read_page(response).has_next:
+            self._split_current = False
+            self._page_limit = None
+            self._previous_items = None
+            return self._pending.pop() if self._pending else None
+        return self.current_value._replace(page=self.current_value.page + 1)
+
+    def continue_if_empty(self, response: requests.Response) -> bool:
+        """An empty (or skipped) page ends its window, not the stream."""
+        return self.has_more(response)

@@ -1,0 +1,54 @@
+"""tap-calltracker: settings and the stream list."""
+
+from __future__ import annotations
+
+from singer_sdk import typing as th
+
+from tap_calltracker.streams import STREAM_TYPES
+from tap_common.settings import common_properties
+from tap_common.tap import APITap
+
+DEFAULT_API_URL = "https://api.aircall.io/v1"
+MAX_PAGE_SIZE = 50
+
+
+class TapCallTracker(APITap):
+    """Extracts calls, contacts, users and 6 more streams from the call-analytics API v1."""
+
+    name = "tap-calltracker"
+    package_name = "crm-calltracker-taps"
+    config_jsonschema = th.PropertiesList(
+        th.Property(
+            "api_id",
+            th.StringType,
+            required=True,
+            secret=True,
+            description="The API ID (basic-auth user name).",
+        ),
+        th.Property(
+            "api_token",
+            th.StringType,
+            required=True,
+            secret=True,
+            description="The API token (basic-auth password).",
+        ),
+        *common_properties(default_api_url=DEFAULT_API_URL, max_page_size=MAX_PAGE_SIZE),
+        th.Property(
+            "calls_lookback_days",
+            th.IntegerType(minimum=0),
+            default=2,
+            description=(
+                "Days before the calls bookmark re-read on every incremental run. The API "
+                "filters calls by start time only, so this is how later changes to a call "
+                "(status, tags, comments, assignment) are picked up: a call changed more "
+                "than this many days after it started is not re-emitted."
+            ),
+        ),
+    ).to_dict()
+
+    def discover_streams(self) -> list:
+        return [stream_type(tap=self) for stream_type in STREAM_TYPES]
+
+
+if __name__ == "__main__":
+    TapCallTracker.cli()
