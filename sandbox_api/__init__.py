@@ -8,8 +8,9 @@ with Sandbox(CRMAPI(size=250)) as sandbox:
 
 from __future__ import annotations
 
+from sandbox_api.calltracker import CallTrackerAPI
 from sandbox_api.crm import CRMAPI
 from sandbox_api.sandbox import Sandbox
 from sandbox_api.server import SandboxServer
 
-__all__ = ["CRMAPI", "Sandbox", "SandboxServer"]
+__all__ = ["CRMAPI", "CallTrackerAPI", "Sandbox", "SandboxServer"]

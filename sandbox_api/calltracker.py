@@ -1,0 +1,214 @@
+"""The call-analytics API (v1) as reference Part B describes it: envelopes, meta, 10k cap, errors."""
+
+from __future__ import annotations
+
+import math
+import time
+import typing as t
+from datetime import datetime, timezone
+from urllib.parse import urlencode
+
+from sandbox_api import calltracker_data as data
+from sandbox_api import fake
+from sandbox_api.http import Request, Response
+from sandbox_api.server import SandboxAPIBase
+
+API_ID = "ct-sandbox-api-id"
+API_TOKEN = "ct-sandbox-api-token"  # noqa: S105 - the sandbox's fake credentials
+
+MAX_PER_PAGE = 50
+DEFAULT_PER_PAGE = 20
+ITEM_CAP = 10_000
+CAP_BODY = {
+    "error": "Bad Request",
+    "data": None,
+    "message": "BAD_REQUEST",
+    "errors": "Your query is limited to 10k results and pagination is out of bound, "
+    "please use timestamps or other filters.",
+    "troubleshoot": "BAD_REQUEST",
+    "success": False,
+}
+# List endpoints: path -> (key of the item array, resource whose records it serves).
+LISTS = {
+    "/calls": ("calls", "calls"),
+    "/contacts": ("contacts", "contacts"),
+    "/numbers": ("numbers", "numbers"),
+    "/tags": ("tags", "tags"),
+    "/teams": ("teams", "teams"),
+    "/users": ("users", "users"),
+    "/users/availabilities": ("users", "user_availability"),
+    "/webhooks": ("webhooks", "webhooks"),
+}
+# Endpoints honouring from/to (creation time) and order (B.3); the others ignore them.
+TIME_FILTERED = {"calls", "contacts", "numbers", "users", "user_availability"}
+ORDERED = TIME_FILTERED | {"teams", "webhooks"}
+DEFAULT_SIZES = {"users": 6, "numbers": 3, "teams": 3, "tags": 5, "webhooks": 2}
+
+
+def created_unix(resource: str, record: dict) -> int:
+    """Creation time in unix seconds: the field from/to filter on."""
+    value = record["started_at"] if resource == "calls" else record["created_at"]
+    if isinstance(value, int):
+        return value
+    return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp())
+
+
+def app_error(status: int, error: str, troubleshoot: str) -> Response:
+    """The application tier's error shape (B.7)."""
+    return Response.json(status, {"error": error, "troubleshoot": troubleshoot})
+
+
+class CallTrackerAPI(SandboxAPIBase):
+    """Fake call API with generated data. ``size`` records per list unless ``sizes`` says."""
+
+    name = "calltracker"
+    prefix = "/v1"
+
+    def __init__(self, size: int = 25, sizes: dict[str, int] | None = None) -> None:
+        self.records: dict[str, list[dict]] = {}
+        for resource, generate in data.GENERATORS.items():
+            count = (sizes or {}).get(resource, DEFAULT_SIZES.get(resource, size))
+            self.records[resource] = [generate(i, count) for i in range(count)]
+        self._next_index = {name: len(rows) for name, rows in self.records.items()}
+
+    # -- what tests use ------------------------------------------------------------
+
+    def expected(self, stream: str) -> list[dict]:
+        """The records the tap should emit for a stream, in the API's raw form."""
+        if stream == "company":
+            return [data.company(self.records["users"], self.records["numbers"])]
+        if stream == "user_availability":
+            return [data.availability(u) for u in self.records["users"]]
+        return self.records[stream]
+
+    def add(self, resource: str, **changes: t.Any) -> dict:
+        """Create a record stamped now, in the resource's own timestamp format."""
+        index = self._next_index[resource]
+        self._next_index[resource] += 1
+        record = data.GENERATORS[resource](index, index + 1)
+        now = datetime.now(timezone.utc).replace(microsecond=0)
+        if resource == "calls":
+            offset = fake.unix(now) - record["started_at"]
+            for key in ("started_at", "answered_at", "ended_at"):
+                if record[key] is not None:
+                    record[key] += offset
+        elif resource == "contacts":
+            record["created_at"] = record["updated_at"] = fake.unix(now)
+        elif resource == "users":
+            record["created_at"] = data.user_iso(now)
+        elif "created_at" in record:
+            record["created_at"] = fake.iso_millis(now)
+        record.update(changes)
+        self.records[resource].append(record)
+        return record
+
+    def modify(self, resource: str, index: int, **changes: t.Any) -> dict:
+        """Change a record in place. Calls keep ``started_at`` (status, tags, comments
+        change later); contacts get ``updated_at`` bumped to now unless ``changes`` sets it."""
+        record = self.records[resource][index]
+        record.update(changes)
+        if resource == "contacts" and "updated_at" not in changes:
+            record["updated_at"] = int(time.time())
+        return record
+
+    # -- HTTP ----------------------------------------------------------------------
+
+    def error_response(self, status: int) -> Response:
+        if status >= 500:
+            return app_error(status, "Internal Server Error", "Please retry later.")
+        return app_error(status, "Error", "Check the request.")
+
+    def throttle_response(self, retry_after: float | None, reset_at: float | None) -> Response:
+        headers = {}
+        if reset_at is not None:
+            headers = {
+                "X-AircallApi-Remaining": "0",
+                "X-AircallApi-Reset": str(math.ceil(reset_at)),
+            }
+        response = app_error(429, "Too Many Requests", "Rate limit reached, wait for the reset.")
+        response.headers.update(headers)
+        return response
+
+    def budget_headers(self, limit: int, remaining: int, reset_at: float) -> dict[str, str]:
+        return {
+            "X-AircallApi-Limit": str(limit),
+            "X-AircallApi-Remaining": str(remaining),
+            "X-AircallApi-Reset": str(math.ceil(reset_at)),
+        }
+
+    def handle(self, request: Request, *, looping: bool) -> Response:
+        credentials = request.basic_auth()
+        if credentials is None:
+            return Response.json(401, {"message": "Unauthorized"})
+        if credentials != (API_ID, API_TOKEN):
+            return Response.json(403, {"message": "Forbidden"})
+        path = request.path.rstrip("/") or "/"
+        if path == "/ping":
+            return Response.json(200, {"ping": "pong"})
+        if path == "/company":
+            return Response.json(200, {"company": self.expected("company")[0]})
+        if path in LISTS:
+            key, resource = LISTS[path]
+            return self._list(key, resource, request, looping=looping)
+        return Response.json(404, {"message": "Not Found"})
+
+    def _list(self, key: str, resource: str, request: Request, *, looping: bool) -> Response:
+        try:
+            page = request.int_arg("page", 1)
+            per_page = min(request.int_arg("per_page", DEFAULT_PER_PAGE), MAX_PER_PAGE)
+            if page < 1 or per_page < 1:
+                raise ValueError
+            rows = self._filtered(resource, request)
+        except ValueError:
+            return app_error(400, "Invalid parameters", "Check page, per_page, from, to, order.")
+        if (page - 1) * per_page >= ITEM_CAP:
+            return Response.json(400, CAP_BODY)
+        total = len(rows)
+        if looping:
+            # A broken server: the first page again and again, always with a next link.
+            page_rows, has_next = rows[:per_page], True
+        else:
+            page_rows = rows[(page - 1) * per_page : page * per_page]
+            has_next = page * per_page < total
+        items = [self._item(resource, row) for row in page_rows]
+        meta = {
+            "count": len(items),
+            "total": total,
+            "current_page": page,
+            "per_page": per_page,
+            "next_page_link": self._link(request, page + 1) if has_next else None,
+            "previous_page_link": self._link(request, page - 1) if page > 1 else None,
+        }
+        return Response.json(200, {key: items, "meta": meta})
+
+    def _filtered(self, resource: str, request: Request) -> list[dict]:
+        source = "users" if resource == "user_availability" else resource
+        rows = self.records[source]
+        if resource in TIME_FILTERED:
+            start = request.int_arg("from", -1)
+            end = request.int_arg("to", 2**62)
+            rows = [r for r in rows if start <= created_unix(source, r) <= end]
+        order = request.arg("order", "asc") if resource in ORDERED else "asc"
+        if order not in {"asc", "desc"}:
+            raise ValueError(order)
+        order_by = request.arg("order_by", "created_at") if resource == "contacts" else None
+        if order_by not in {None, "created_at", "updated_at"}:
+            raise ValueError(order_by)
+        if order_by == "updated_at":
+            sort_key = lambda r: (r["updated_at"], r["id"])  # noqa: E731
+        elif resource in {"tags"}:
+            sort_key = lambda r: r["id"]  # noqa: E731
+        else:
+            # Ties broken by id so pages are stable, as a database index would make them.
+            sort_key = lambda r: (created_unix(source, r), r.get("id") or r.get("webhook_id"))  # noqa: E731
+        return sorted(rows, key=sort_key, reverse=order == "desc")
+
+    @staticmethod
+    def _item(resource: str, row: dict) -> dict:
+        return data.availability(row) if resource == "user_availability" else row
+
+    def _link(self, request: Request, page: int) -> str:
+        """Absolute URL of another page, carrying the request's other parameters."""
+        params = {name: values[-1] for name, values in request.query.items()}
+        params["page"] = str(page)
+        return f"{request.base_url}{self.prefix}{request.path}?{urlencode(params)}"
