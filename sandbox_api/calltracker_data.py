@@ -6,6 +6,7 @@ tags and contacts; ISO-8601 strings elsewhere, with millis except on users.
 
 from __future__ import annotations
 
+import functools
 import random
 import typing as t
 import uuid
@@ -60,7 +61,7 @@ def user(i: int, total: int) -> Record:
 
 def user_ref(i: int, *, with_number: bool = False) -> Record:
     """An abridged user, as embedded in calls, comments, tags and teams."""
-    full = user(i % USER_COUNT, USER_COUNT)
+    full = _shared_user(i % USER_COUNT)
     ref = {
         key: full[key]
         for key in (
@@ -106,7 +107,22 @@ def number(i: int, total: int) -> Record:
 
 
 def number_ref(i: int) -> Record:
-    return _number(i % 3, 3)
+    return dict(_shared_number(i % 3))
+
+
+@functools.cache
+def _shared_user(i: int) -> Record:
+    return user(i, USER_COUNT)
+
+
+@functools.cache
+def _shared_number(i: int) -> Record:
+    return _number(i, 3)
+
+
+@functools.cache
+def _shared_team(i: int) -> Record:
+    return team(i, 3)
 
 
 def _number(i: int, total: int) -> Record:
@@ -143,7 +159,7 @@ def team(i: int, total: int) -> Record:
 
 
 def team_ref(i: int) -> Record:
-    full = team(i % 3, 3)
+    full = _shared_team(i % 3)
     return {k: full[k] for k in ("id", "direct_link", "name", "created_at")}
 
 
