@@ -83,7 +83,7 @@ class GuardedPageNumberPaginator(PageNumberPaginator):
     def check(self, response: requests.Response) -> None:
         """Refuse a page before any of its records is emitted, if paging went wrong."""
         page = self._read_page(response)
-        asked = self.current_value
+        asked = self.page_number
         if page.current_page != asked:
             msg = (
                 f"Stream '{self._stream_name}': asked {api_path(response)} for page {asked}, "
@@ -108,6 +108,11 @@ class GuardedPageNumberPaginator(PageNumberPaginator):
                 f"at page {asked}, far beyond what its first page announced; stopping."
             )
             raise PaginationError(msg)
+
+    @property
+    def page_number(self) -> int:
+        """The page number of the current token (subclasses may use richer tokens)."""
+        return self.current_value
 
     def has_more(self, response: requests.Response) -> bool:
         """Whether the API's own metadata announces another page."""

@@ -24,6 +24,11 @@ class CRMStream(APIStream):
     def items_key(self) -> str:
         return self.list_key or self.name
 
+    @property
+    def wrapper(self) -> str:
+        """Key that wraps each record in a list item: ``contact`` in ``$.data.contacts[*].contact``."""
+        return self.records_jsonpath.rsplit(".", 1)[-1]
+
     def check_envelope(self, body: t.Any, response: requests.Response) -> None:
         """``{"status": 0, "data": ...}`` with the shape this endpoint promises."""
         where = api_path(response)

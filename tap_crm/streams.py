@@ -10,6 +10,7 @@ import typing as t
 from tap_common.timestamps import parse_datetime, unix_seconds
 from tap_crm import schemas
 from tap_crm.client import CRMStream, SingleObjectCRMStream, UnpaginatedCRMStream
+from tap_crm.seek import ModifiedSincePaginator, SeekToken
 
 if t.TYPE_CHECKING:
     import requests
@@ -22,19 +23,43 @@ class ModifiedSinceStream(CRMStream):
     """Incremental on ``modified_at``, filtered by the server with ``modified_since``.
 
     Sorted ascending by ``modified_at``, so the bookmark advances with every record and
-    an interrupted run resumes where it stopped.
+    an interrupted run resumes where it stopped. Pages are re-anchored on the last
+    record's second (``tap_crm.seek``) so edits during the sync cannot hide a record.
     """
 
     replication_key = "modified_at"
     is_sorted = True
 
+    def starting_since(self) -> int | None:
+        """``modified_since`` of the first request: the bookmark or start_date, if any."""
+        start = self.get_starting_timestamp(self.context)
+        return unix_seconds(start) if start else None
+
+    def get_new_paginator(self) -> ModifiedSincePaginator:
+        self._paginator = ModifiedSincePaginator(
+            self.read_page,
+            self.announced_pages,
+            self.name,
+            since=self.starting_since(),
+            record_of=lambda item: item[self.wrapper],
+        )
+        return self._paginator
+
     def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
-        params = super().get_url_params(context, next_page_token)
+        token = next_page_token or SeekToken(self.starting_since(), 1)
+        params = super().get_url_params(context, token.page)
         params.update(sort_by="modified_at", order="asc")
-        if start := self.get_starting_timestamp(context):
+        if token.since is not None:
             # The API takes unix seconds (or a date), and is inclusive: >= the bookmark.
-            params["modified_since"] = unix_seconds(start)
+            params["modified_since"] = token.since
         return params
+
+    def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
+        return (
+            record
+            for record in super().parse_response(response)
+            if not self._paginator.already_emitted(record)
+        )
 
 
 class NewestFirstStream(CRMStream):
@@ -64,10 +89,6 @@ class NewestFirstStream(CRMStream):
         page = super().read_page(response)
         reached_old = any(not self._is_new(item[self.wrapper]) for item in page.items)
         return page._replace(has_next=page.has_next and not reached_old)
-
-    @property
-    def wrapper(self) -> str:
-        return self.records_jsonpath.rsplit(".", 1)[-1]
 
 
 # -- paginated, incremental -------------------------------------------------------------
