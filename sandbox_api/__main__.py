@@ -11,21 +11,14 @@ import argparse
 import signal
 import sys
 import threading
-import typing as t
 
 from sandbox_api import CRMAPI, Sandbox
+from sandbox_api.calltracker import CallTrackerAPI
 
 
 def build_sandbox(port: int, size: int) -> Sandbox:
-    """A sandbox serving every fake API this package has, ``size`` records per list."""
-    kwargs: dict[str, t.Any] = {"crm_api": CRMAPI(size=size), "port": port}
-    try:  # the call-analytics API is optional: older checkouts only have the CRM
-        from sandbox_api.calltracker import CallTrackerAPI  # noqa: PLC0415
-    except ImportError:
-        pass
-    else:
-        kwargs["calltracker_api"] = CallTrackerAPI(size=size)
-    return Sandbox(**kwargs)
+    """A sandbox serving both fake APIs, ``size`` records per list."""
+    return Sandbox(crm_api=CRMAPI(size=size), calltracker_api=CallTrackerAPI(size=size), port=port)
 
 
 def tap_environment(sandbox: Sandbox) -> dict[str, str]:
@@ -34,9 +27,7 @@ def tap_environment(sandbox: Sandbox) -> dict[str, str]:
     Numeric settings are left out: they are sandbox tuning (see the ``sandbox`` Meltano
     environment), and Meltano 4.4.1 cannot take decimal settings from env vars.
     """
-    configs = {"TAP_CRM": sandbox.crm_config()}
-    if hasattr(sandbox, "calltracker_config"):
-        configs["TAP_CALLTRACKER"] = sandbox.calltracker_config()
+    configs = {"TAP_CRM": sandbox.crm_config(), "TAP_CALLTRACKER": sandbox.calltracker_config()}
     return {
         f"{prefix}_{name.upper()}": value
         for prefix, config in configs.items()

@@ -1,5 +1,5 @@
 """The other two ways users run the taps: `meltano run ... target-jsonl`, and a plain Singer pipe
-(with a discovered, edited catalog passed back with --catalog)."""
+(also with a discovered, edited catalog passed back with --catalog)."""
 
 from __future__ import annotations
 
@@ -10,16 +10,19 @@ from pathlib import Path
 
 import pytest
 
-from sandbox_api import CRMAPI
-from tap_crm.streams import STREAM_TYPES
-from tests.e2e.conftest import VENV_BIN, clean_environ, sandbox_env
+from tests.e2e.conftest import VENV_BIN, TapCase, clean_environ, make_both_apis, sandbox_env
 
 if t.TYPE_CHECKING:
-    from sandbox_api import Sandbox
+    from tests.singer_io import SingerOutput
 
 pytestmark = pytest.mark.e2e
 
-CRM_KEYS = {stream.name: stream.primary_keys[0] for stream in STREAM_TYPES}
+# Streams kept when testing a catalog with the others deselected: a paginated one, a small
+# list, and a single-object endpoint.
+KEEP = {
+    "tap-crm": {"contacts", "users", "bootstrap"},
+    "tap-calltracker": {"calls", "users", "company"},
+}
 
 
 def jsonl_records(directory: Path) -> dict[str, list[dict]]:
@@ -30,14 +33,19 @@ def jsonl_records(directory: Path) -> dict[str, list[dict]]:
     }
 
 
-def assert_one_line_per_record(written: dict[str, list[dict]], sandbox: Sandbox) -> None:
-    for stream, key in CRM_KEYS.items():
-        expected = sorted(r[key] for r in sandbox.crm.expected(stream))
-        assert sorted(r[key] for r in written.get(stream, [])) == expected, stream
+def assert_one_line_per_record(
+    written: dict[str, list[dict]], reference: SingerOutput, tap: TapCase, streams: set[str]
+) -> None:
+    assert set(written) == streams
+    for stream in streams:
+        key = tap.keys[stream]
+        lines = sorted(tuple(r[k] for k in key) for r in written[stream])
+        records = sorted(tuple(r[k] for k in key) for r in reference.records.get(stream, []))
+        assert lines == records, stream
 
 
 def pipe(tap: list[str], target: list[str], cwd: Path) -> str:
-    """``tap | target`` as a shell would run it; returns the tap's stderr for inspection."""
+    """``tap | target`` as a shell runs it; returns the tap's stderr."""
     env = clean_environ()
     with subprocess.Popen(
         tap, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd, env=env
@@ -69,68 +77,69 @@ def target_jsonl_config(directory: Path) -> Path:
     return write_json(directory / "target.json", config)
 
 
-def test_meltano_run_tap_crm_target_jsonl_writes_one_line_per_record(
-    meltano, make_sandbox, tmp_path
+def test_meltano_run_into_target_jsonl_writes_one_line_per_record(
+    meltano, make_sandbox, tmp_path, tap_case
 ):
-    sandbox = make_sandbox(crm_api=CRMAPI(size=15))
+    sandbox = make_both_apis(make_sandbox, size=15)
+    reference = tap_case.reference(sandbox)
     env = {**sandbox_env(sandbox), "TARGET_JSONL_DESTINATION_PATH": str(tmp_path)}
 
-    meltano("run", "--state-id-suffix", "jsonl", "tap-crm", "target-jsonl", env=env)
+    meltano("run", "--state-id-suffix", "jsonl", tap_case.name, "target-jsonl", env=env)
 
-    written = jsonl_records(tmp_path)
-    assert set(written) == set(CRM_KEYS)
-    assert_one_line_per_record(written, sandbox)
+    assert_one_line_per_record(jsonl_records(tmp_path), reference, tap_case, set(tap_case.keys))
 
 
-def test_plain_pipe_tap_crm_into_target_jsonl(meltano, make_sandbox, tmp_path):
-    sandbox = make_sandbox(crm_api=CRMAPI(size=12))
-    config = write_json(tmp_path / "config.json", sandbox.crm_config(page_size=5))
-    out, target_config = tmp_path / "out", target_jsonl_config(tmp_path)
-    target_jsonl = meltano.plugin_executable("loaders", "target-jsonl")
+def test_plain_pipe_from_tap_into_target_jsonl(meltano, make_sandbox, tmp_path, tap_case):
+    sandbox = make_both_apis(make_sandbox, size=12)
+    reference = tap_case.reference(sandbox)
+    config = write_json(tmp_path / "config.json", tap_case.config(sandbox, page_size=5))
 
     tap_stderr = pipe(
-        [str(VENV_BIN / "tap-crm"), "--config", str(config)],
-        [str(target_jsonl), "--config", str(target_config)],
+        [str(VENV_BIN / tap_case.name), "--config", str(config)],
+        [str(meltano.plugin_executable("loaders", "target-jsonl")), "--config",
+         str(target_jsonl_config(tmp_path))],
         cwd=tmp_path,
-    )
+    )  # fmt: skip
 
-    assert_one_line_per_record(jsonl_records(out), sandbox)
-    assert sandbox.crm_config()["password"] not in tap_stderr  # secrets stay out of logs
+    written = jsonl_records(tmp_path / "out")
+    assert_one_line_per_record(written, reference, tap_case, set(tap_case.keys))
+    secrets = [v for k, v in tap_case.config(sandbox).items() if k in {"password", "api_token"}]
+    assert secrets
+    assert all(secret not in tap_stderr for secret in secrets)
 
 
 def test_discovered_catalog_with_streams_deselected_syncs_only_the_selected(
-    meltano, make_sandbox, tmp_path
+    meltano, make_sandbox, tmp_path, tap_case
 ):
-    sandbox = make_sandbox(crm_api=CRMAPI(size=12))
-    config = write_json(tmp_path / "config.json", sandbox.crm_config())
-    tap_crm = str(VENV_BIN / "tap-crm")
+    sandbox = make_both_apis(make_sandbox, size=12)
+    reference = tap_case.reference(sandbox)
+    config = write_json(tmp_path / "config.json", tap_case.config(sandbox))
+    tap = str(VENV_BIN / tap_case.name)
     discovered = subprocess.run(
-        [tap_crm, "--config", str(config), "--discover"],
+        [tap, "--config", str(config), "--discover"],
         capture_output=True,
         text=True,
         env=clean_environ(),
         check=True,
     )
     catalog = json.loads(discovered.stdout)
-    assert {entry["tap_stream_id"] for entry in catalog["streams"]} == set(CRM_KEYS)
-    assert sandbox.requests_to("crm") == []  # discovery needs no API calls
+    assert {entry["tap_stream_id"] for entry in catalog["streams"]} == set(tap_case.keys)
+    assert sandbox.requests_to(tap_case.api) == []  # discovery makes no API calls
 
-    selected = {"contacts", "users", "bootstrap"}
+    keep = KEEP[tap_case.name]
     for entry in catalog["streams"]:
         for metadata in entry["metadata"]:
             if metadata["breadcrumb"] == []:
-                metadata["metadata"]["selected"] = entry["tap_stream_id"] in selected
+                metadata["metadata"]["selected"] = entry["tap_stream_id"] in keep
     catalog_file = write_json(tmp_path / "catalog.json", catalog)
-    out, target_config = tmp_path / "out", target_jsonl_config(tmp_path)
 
     pipe(
-        [tap_crm, "--config", str(config), "--catalog", str(catalog_file)],
-        [str(meltano.plugin_executable("loaders", "target-jsonl")), "--config", str(target_config)],
+        [tap, "--config", str(config), "--catalog", str(catalog_file)],
+        [str(meltano.plugin_executable("loaders", "target-jsonl")), "--config",
+         str(target_jsonl_config(tmp_path))],
         cwd=tmp_path,
-    )
+    )  # fmt: skip
 
-    written = jsonl_records(out)
-    assert set(written) == selected
-    for stream in selected:
-        assert len(written[stream]) == len(sandbox.crm.expected(stream)), stream
-    assert {r.path for r in sandbox.requests_to("crm")} == {f"/{s}" for s in selected}
+    assert_one_line_per_record(jsonl_records(tmp_path / "out"), reference, tap_case, keep)
+    requested = {r.path for r in sandbox.requests_to(tap_case.api)}
+    assert requested == {tap_case.paths[s] for s in keep}

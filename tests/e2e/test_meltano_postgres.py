@@ -11,7 +11,7 @@ from sandbox_api import CRMAPI
 from sandbox_api.crm import MODIFIED_SINCE
 from tap_crm.streams import STREAM_TYPES
 from tests.e2e import warehouse
-from tests.e2e.conftest import sandbox_env
+from tests.e2e.conftest import TAPS, make_both_apis, sandbox_env
 
 pytestmark = pytest.mark.e2e
 
@@ -107,3 +107,59 @@ def test_second_meltano_run_reads_only_changes_and_upserts_them(meltano, pg_clus
 
 def _instant(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def test_calltracker_into_postgres_then_only_changes_are_read_and_upserted(
+    meltano, pg_cluster, make_sandbox
+):
+    tap = TAPS[1]
+    sandbox = make_both_apis(make_sandbox, size=SIZE)
+    database = pg_cluster.create_database("calltracker")
+    env = {**sandbox_env(sandbox), **pg_cluster.target_env(database)}
+    run = ("run", "--state-id-suffix", "incremental", tap.name, "target-postgres")
+
+    meltano(*run, env=env)
+    with pg_cluster.connect(database) as conn:
+        assert_tables_match_reference(conn, tap, tap.reference(sandbox))
+
+    sandbox.calltracker.modify("contacts", 2, first_name="Łukasz", information=None)
+    new_call = sandbox.calltracker.add("calls")
+    sandbox.calltracker.add("contacts", first_name="Søren")
+    sandbox.clear_log()
+    meltano(*run, env=env)
+
+    # Calls from the bookmark (less the lookback); contacts newest-updated first.
+    calls = sandbox.requests_to("calltracker", "/calls")
+    assert calls
+    assert all(r.arg("from") for r in calls)
+    contacts = sandbox.requests_to("calltracker", "/contacts")
+    assert [(r.arg("order_by"), r.arg("order")) for r in contacts] == [("updated_at", "desc")]
+    with pg_cluster.connect(database) as conn:
+        assert_tables_match_reference(conn, tap, tap.reference(sandbox))
+        assert conn.execute(
+            "select first_name from tap_calltracker.contacts where id = %s",
+            (sandbox.calltracker.records["contacts"][2]["id"],),
+        ).fetchone() == ("Łukasz",)
+        assert conn.execute(
+            "select count(*) from tap_calltracker.calls where id = %s", (new_call["id"],)
+        ).fetchone() == (1,)
+
+    state = json.loads(
+        meltano("state", "get", "sandbox:tap-calltracker-to-target-postgres:incremental").stdout
+    )
+    bookmark = state["singer_state"]["bookmarks"]["calls"]["replication_key_value"]
+    assert _instant(bookmark).timestamp() == new_call["started_at"]
+
+
+def assert_tables_match_reference(conn, tap, reference) -> None:
+    """Every stream's table holds exactly what the tap emits (keys, rows, values)."""
+    problems = {
+        stream: diff
+        for stream, key in tap.keys.items()
+        if (
+            diff := warehouse.differences(
+                conn, tap.namespace, stream, key, reference.records.get(stream, [])
+            )
+        )
+    }
+    assert problems == {}
