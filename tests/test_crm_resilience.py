@@ -179,16 +179,16 @@ def test_long_wait_is_logged_once_at_info_not_as_errors(sandbox, no_sleep, caplo
 
 
 def test_pacing_keeps_a_limited_sync_close_to_the_limit_with_few_throttles(make_sandbox):
-    sandbox = make_sandbox(crm_api=CRMAPI(size=300))
+    sandbox = make_sandbox(crm_api=CRMAPI(size=5, sizes={"filters": 300}))
     window, limit = 0.5, 10
     sandbox.faults.rate_limit(limit=limit, window=window)
     config = sandbox.crm_config(page_size=10, max_requests_per_second=limit / window)
-    out = sync(TapCRM, config, catalog=select(config, "contacts"))
+    out = sync(TapCRM, config, catalog=select(config, "filters"))
 
     requests = sandbox.requests_to("crm")
     throttled = [r for r in requests if r.status == 403]
     ok = [r for r in requests if r.status == 200]
-    assert len(out.records["contacts"]) == 300
+    assert len(out.records["filters"]) == 300
     assert len(ok) == 30
     elapsed = requests[-1].at - requests[0].at
     windows = elapsed / window + 1
@@ -248,13 +248,29 @@ def test_a_list_where_an_object_belongs_stops_the_stream_clearly(sandbox):
     assert "expected 'data' to be one object" in str(out.error)
 
 
+def filters_sync(sandbox, *, expect_error: bool = False):
+    """A plainly page-numbered stream (no modified_since to re-anchor on)."""
+    config = sandbox.crm_config(page_size=10)
+    return sync(TapCRM, config, catalog=select(config, "filters"), expect_error=expect_error)
+
+
 def test_a_paginator_that_never_ends_is_stopped(sandbox):
-    sandbox.faults.loop_pages(path="/contacts")
-    out = contacts_sync(sandbox, expect_error=True)
+    sandbox.faults.loop_pages(path="/filters")
+    out = filters_sync(sandbox, expect_error=True)
 
     assert isinstance(out.error, PaginationError)
-    assert len(sandbox.requests_to("crm")) <= 3
-    assert out.duplicates("contacts") == []
+    assert "repeats the previous page" in str(out.error)
+    assert len(sandbox.requests_to("crm")) == 2
+    assert out.duplicates("filters") == []
+
+
+def test_a_looping_api_cannot_make_an_incremental_stream_loop_or_repeat(sandbox):
+    sandbox.faults.loop_pages(path="/contacts")
+    out = contacts_sync(sandbox)
+
+    # Re-anchored paging reaches the newest record, whatever the page metadata claims.
+    assert sorted(out.ids("contacts")) == sorted(r["id"] for r in sandbox.crm.records["contacts"])
+    assert len(sandbox.requests_to("crm")) <= 5
 
 
 def test_a_page_answered_for_a_different_page_number_is_refused(sandbox):
@@ -265,11 +281,11 @@ def test_a_page_answered_for_a_different_page_number_is_refused(sandbox):
         return original(request, looping=looping)
 
     sandbox.crm.handle = always_page_one
-    out = contacts_sync(sandbox, expect_error=True)
+    out = filters_sync(sandbox, expect_error=True)
 
     assert isinstance(out.error, PaginationError)
-    assert "asked" in str(out.error)
-    assert out.duplicates("contacts") == []
+    assert "asked /api/v3/filters for page 2, the API answered page 1" in str(out.error)
+    assert out.duplicates("filters") == []
 
 
 def test_wrong_credentials_fail_without_retries(sandbox):
