@@ -1,0 +1,347 @@
+"""tap-calltracker against the sandbox: every record once, every field kept, past the 10k cap."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import datetime, timezone
+
+import pytest
+import requests
+
+from sandbox_api import CallTrackerAPI
+from sandbox_api.calltracker import CAP_BODY, ITEM_CAP
+from tap_calltracker.streams import STREAM_TYPES
+from tap_calltracker.tap import TapCallTracker
+from tap_common import pacing
+from tap_common.errors import AuthenticationError, PaginationError
+from tests.singer_io import sync
+
+STREAMS = [s.name for s in STREAM_TYPES]
+KEYS = {s.name: s.primary_keys[0] for s in STREAM_TYPES}
+PAGE_SIZE = 10
+# Every timestamp field name the API uses, at any depth (reference B.1).
+TIMESTAMP_KEYS = {"started_at", "answered_at", "ended_at", "posted_at", "created_at", "updated_at"}
+
+
+def as_emitted(value: object) -> object:
+    """An API record as the tap should emit it: every timestamp as ISO-8601 UTC.
+
+    Written independently of the tap's own conversion, so a timestamp the tap forgets
+    (at any depth) shows up as a difference.
+    """
+    if isinstance(value, list):
+        return [as_emitted(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    converted = {}
+    for key, item in value.items():
+        if key in TIMESTAMP_KEYS and isinstance(item, int):
+            converted[key] = datetime.fromtimestamp(item, tz=timezone.utc).isoformat()
+        elif key in TIMESTAMP_KEYS and isinstance(item, str):
+            converted[key] = datetime.fromisoformat(item.replace("Z", "+00:00")).isoformat()
+        else:
+            converted[key] = as_emitted(item)
+    return converted
+
+
+def expected_records(api: CallTrackerAPI, stream: str) -> list[dict]:
+    records = [as_emitted(r) for r in api.expected(stream)]
+    if stream == "company":
+        records = [{"company_key": "company", **r} for r in records]
+    return records
+
+
+def by_key(records: list[dict], key: str) -> dict:
+    return {r[key]: r for r in records}
+
+
+def select(config: dict, streams: set[str]) -> dict:
+    """The discovered catalog with only ``streams`` selected."""
+    catalog = TapCallTracker(config=config, parse_env_config=False).catalog_dict
+    for entry in catalog["streams"]:
+        for metadata in entry["metadata"]:
+            if metadata["breadcrumb"] == []:
+                metadata["metadata"]["selected"] = entry["tap_stream_id"] in streams
+    return catalog
+
+
+@pytest.mark.parametrize(
+    "size",
+    [0, 1, PAGE_SIZE, 3 * PAGE_SIZE + 7],
+    ids=["empty", "one-record", "exactly-one-full-page", "many-pages"],
+)
+def test_every_record_of_every_stream_arrives_exactly_once_with_all_fields(make_sandbox, size):
+    api = CallTrackerAPI(size=size, sizes=dict.fromkeys(["users", "numbers", "teams"], size))
+    sandbox = make_sandbox(calltracker_api=api)
+    out = sync(TapCallTracker, sandbox.calltracker_config(page_size=PAGE_SIZE))
+
+    for stream in STREAMS:
+        key = KEYS[stream]
+        expected = expected_records(api, stream)
+        emitted = out.records.get(stream, [])
+        assert out.duplicates(stream, key) == [], f"{stream}: duplicate keys"
+        assert len(emitted) == len(expected), stream
+        # Deep equality: no field (top-level or nested) dropped, renamed or retyped.
+        assert by_key(emitted, key) == by_key(expected, key), stream
+
+
+def test_arrays_keep_their_null_elements(make_sandbox):
+    api = CallTrackerAPI(size=40, sizes={"webhooks": 8, "users": 10})
+    sandbox = make_sandbox(calltracker_api=api)
+    out = sync(TapCallTracker, sandbox.calltracker_config())
+
+    assert any(None in call["tags"] for call in out.records["calls"])
+    assert any(None in hook["events"] for hook in out.records["webhooks"])
+    assert any(None in user["numbers"] for user in out.records["users"])
+
+
+def test_12000_calls_arrive_once_in_time_windows_without_a_refused_request(make_sandbox):
+    api = CallTrackerAPI(size=3, sizes={"calls": 12_000})
+    sandbox = make_sandbox(calltracker_api=api)
+    config = sandbox.calltracker_config()
+    started = time.monotonic()
+    out = sync(TapCallTracker, config, catalog=select(config, {"calls"}))
+    elapsed = time.monotonic() - started
+
+    assert len(out.records["calls"]) == 12_000
+    assert out.duplicates("calls") == []
+    assert {r["id"] for r in out.records["calls"]} == {r["id"] for r in api.records["calls"]}
+    starts = [r["started_at"] for r in out.records["calls"]]
+    assert starts == sorted(starts)  # windows are read earliest first: still ascending
+    requests_made = sandbox.requests_to("calltracker", "/calls")
+    assert Counter(r.status for r in requests_made) == {200: len(requests_made)}
+    assert all(int(r.arg("page")) * 50 <= ITEM_CAP for r in requests_made)
+    # 240 full pages, plus the first pages of the windows that had to be split.
+    assert len(requests_made) < 240 + 20
+    print(f"12,000 calls: {len(requests_made)} requests, {elapsed:.1f} s")
+
+
+def test_windows_meet_without_gap_or_overlap(make_sandbox):
+    api = CallTrackerAPI(size=3, sizes={"calls": 10_500})
+    sandbox = make_sandbox(calltracker_api=api)
+    config = sandbox.calltracker_config()
+    sync(TapCallTracker, config, catalog=select(config, {"calls"}))
+
+    windows = sorted(
+        (int(r.arg("from")), int(r.arg("to")))
+        for r in sandbox.requests_to("calltracker", "/calls")
+        if r.arg("to") is not None and r.arg("page") == "1"
+    )
+    leaves = [
+        w for w in windows if not any(o != w and w[0] <= o[0] <= o[1] <= w[1] for o in windows)
+    ]
+    assert leaves[0][0] == 0
+    assert all(a[1] + 1 == b[0] for a, b in itertools.pairwise(leaves))  # adjacent, inclusive
+
+
+def test_more_than_the_cap_within_one_second_fails_clearly(make_sandbox):
+    api = CallTrackerAPI(size=3, sizes={"calls": 10_001})
+    for call in api.records["calls"]:
+        call["started_at"] = 1_735_689_600
+    sandbox = make_sandbox(calltracker_api=api)
+    config = sandbox.calltracker_config()
+    out = sync(TapCallTracker, config, catalog=select(config, {"calls"}), expect_error=True)
+
+    assert isinstance(out.error, PaginationError)
+    assert "within one second" in str(out.error)
+    assert "calls" not in out.records  # nothing emitted from an unreadable window
+    assert all(r.status == 200 for r in sandbox.requests_to("calltracker"))
+
+
+def test_sandbox_refuses_pages_past_the_cap_with_the_real_body(make_sandbox):
+    api = CallTrackerAPI(size=3, sizes={"calls": 10_050})
+    sandbox = make_sandbox(calltracker_api=api)
+    response = requests.get(
+        f"{sandbox.calltracker_url}/calls",
+        params={"page": 201, "per_page": 50},
+        auth=("ct-sandbox-api-id", "ct-sandbox-api-token"),
+        timeout=10,
+    )
+    assert response.status_code == 400
+    assert response.json() == CAP_BODY
+
+
+@pytest.mark.parametrize("stream", ["users", "user_availability"])
+def test_users_and_availabilities_read_every_page(make_sandbox, stream):
+    api = CallTrackerAPI(size=3, sizes={"users": 47})
+    sandbox = make_sandbox(calltracker_api=api)
+    config = sandbox.calltracker_config(page_size=20)
+    out = sync(TapCallTracker, config, catalog=select(config, {stream}))
+
+    assert len(out.records[stream]) == 47
+    assert out.duplicates(stream) == []
+    assert [r.arg("page") for r in sandbox.requests_to("calltracker")] == ["1", "2", "3"]
+
+
+def test_next_page_links_are_absolute_and_carry_the_query(make_sandbox):
+    sandbox = make_sandbox(calltracker_api=CallTrackerAPI(size=45))
+    response = requests.get(
+        f"{sandbox.calltracker_url}/calls",
+        params={"from": 0, "order": "asc"},
+        auth=("ct-sandbox-api-id", "ct-sandbox-api-token"),
+        timeout=10,
+    )
+    meta = response.json()["meta"]
+    assert meta["per_page"] == 20
+    assert meta["next_page_link"].startswith(f"{sandbox.calltracker_url}/calls?")
+    assert "from=0" in meta["next_page_link"]
+    assert "page=2" in meta["next_page_link"]
+    assert meta["previous_page_link"] is None
+
+
+def test_a_looping_list_endpoint_stops_with_a_clear_error(make_sandbox):
+    sandbox = make_sandbox(calltracker_api=CallTrackerAPI(size=30))
+    sandbox.faults.loop_pages(api="calltracker", path="/tags")
+    config = sandbox.calltracker_config(page_size=2)
+    out = sync(TapCallTracker, config, catalog=select(config, {"tags"}), expect_error=True)
+
+    assert isinstance(out.error, PaginationError)
+    assert "repeats the previous page" in str(out.error)
+    assert len(sandbox.requests_to("calltracker", "/tags")) == 2
+
+
+@pytest.mark.parametrize("status", [403, 401], ids=["wrong-pair", "unauthorized"])
+def test_bad_credentials_fail_at_once_naming_the_settings(make_sandbox, status):
+    sandbox = make_sandbox(calltracker_api=CallTrackerAPI(size=3))
+    config = sandbox.calltracker_config(api_token="wrong-token")
+    if status == 401:
+        # What the edge answers when the header goes missing on the way (B.7).
+        config = sandbox.calltracker_config()
+        sandbox.faults.fail(
+            401,
+            times=None,
+            api="calltracker",
+            body=b'{"message":"Unauthorized"}',
+            headers={"Content-Type": "application/json"},
+        )
+    out = sync(TapCallTracker, config, expect_error=True)
+
+    assert isinstance(out.error, AuthenticationError)
+    assert "'api_id' and 'api_token'" in str(out.error)
+    assert f"({status} on /v1/calls)" in str(out.error)
+    assert "wrong-token" not in str(out.error)
+    assert len(sandbox.requests_to("calltracker")) == 1  # no retries
+
+
+def test_sandbox_answers_401_without_header_and_403_for_a_wrong_pair(make_sandbox):
+    sandbox = make_sandbox(calltracker_api=CallTrackerAPI(size=3))
+    url = f"{sandbox.calltracker_url}/ping"
+    missing = requests.get(url, timeout=10)
+    wrong = requests.get(url, auth=("ct-sandbox-api-id", "nope"), timeout=10)
+    right = requests.get(url, auth=("ct-sandbox-api-id", "ct-sandbox-api-token"), timeout=10)
+
+    assert (missing.status_code, missing.json()) == (401, {"message": "Unauthorized"})
+    assert (wrong.status_code, wrong.json()) == (403, {"message": "Forbidden"})
+    assert right.json() == {"ping": "pong"}
+
+
+def test_rate_limit_waits_until_the_reset_header(make_sandbox, no_sleep, monkeypatch):
+    sandbox = make_sandbox(calltracker_api=CallTrackerAPI(size=5))
+    monkeypatch.setattr(pacing, "now", lambda: 1_800_000_000.0)
+    sandbox.faults.throttle(times=1, api="calltracker", path="/tags")
+    original = sandbox.calltracker.throttle_response
+    sandbox.calltracker.throttle_response = lambda retry_after, reset_at: original(  # type: ignore[method-assign]
+        None, 1_800_000_042.0
+    )
+    config = sandbox.calltracker_config()
+    out = sync(TapCallTracker, config, catalog=select(config, {"tags"}))
+
+    assert len(out.records["tags"]) == 5
+    assert 42.0 in no_sleep
+    assert [r.status for r in sandbox.requests_to("calltracker")] == [429, 200]
+
+
+def test_budget_headers_pace_requests(make_sandbox, no_sleep):
+    sandbox = make_sandbox(calltracker_api=CallTrackerAPI(size=5, sizes={"calls": 60}))
+    # Exactly the 12 requests the sync needs: the last ones go out on a nearly spent budget.
+    sandbox.faults.rate_limit(limit=12, window=3600, api="calltracker")
+    config = sandbox.calltracker_config(page_size=5)
+    out = sync(TapCallTracker, config, catalog=select(config, {"calls"}))
+
+    assert len(out.records["calls"]) == 60
+    assert len(sandbox.requests_to("calltracker")) == 12
+    assert any(wait > 0 for wait in no_sleep)  # X-AircallApi-Remaining ran low: paced
+    assert all(r.status == 200 for r in sandbox.requests_to("calltracker"))
+
+
+def test_app_error_bodies_are_reported_in_one_line(make_sandbox):
+    sandbox = make_sandbox(calltracker_api=CallTrackerAPI(size=3))
+    sandbox.faults.fail(
+        422,
+        times=1,
+        api="calltracker",
+        path="/tags",
+        body=json.dumps({"error": "Unprocessable", "troubleshoot": "Check the tag"}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    config = sandbox.calltracker_config()
+    out = sync(TapCallTracker, config, catalog=select(config, {"tags"}), expect_error=True)
+
+    assert "422" in str(out.error)
+    assert "Unprocessable (troubleshoot: Check the tag)" in str(out.error)
+
+
+def test_cli_bad_credentials_exit_nonzero_with_one_clear_line(make_sandbox, tmp_path):
+    sandbox = make_sandbox(calltracker_api=CallTrackerAPI(size=3))
+    config_file = tmp_path / "config.json"
+    config_file.write_text(json.dumps(sandbox.calltracker_config(api_token="s3cr3t-wrong")))
+    result = subprocess.run(
+        [sys.executable, "-m", "tap_calltracker.tap", "--config", str(config_file)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if "ERROR" in line]
+    assert len(errors) == 1, result.stderr
+    assert "refused the credentials (403" in errors[0]
+    assert "check the 'api_id' and 'api_token' settings" in errors[0]
+    assert "Traceback" not in result.stderr
+    assert "s3cr3t-wrong" not in result.stderr + result.stdout
+
+
+def test_config_from_env(make_sandbox, tmp_path, monkeypatch):
+    sandbox = make_sandbox(calltracker_api=CallTrackerAPI(size=3))
+    config = sandbox.calltracker_config()
+    monkeypatch.chdir(tmp_path)  # no .env from the repo
+    monkeypatch.setenv("TAP_CALLTRACKER_API_ID", config["api_id"])
+    monkeypatch.setenv("TAP_CALLTRACKER_API_TOKEN", config["api_token"])
+    monkeypatch.setenv("TAP_CALLTRACKER_API_URL", config["api_url"])
+    monkeypatch.setenv("TAP_CALLTRACKER_PAGE_SIZE", "7")
+    tap = TapCallTracker(config=None, parse_env_config=True)
+
+    assert tap.config["api_url"] == config["api_url"]
+    assert tap.config["page_size"] == 7
+    assert tap.config["calls_lookback_days"] == 2
+
+
+def test_discover_lists_9_streams_with_key_properties():
+    result = subprocess.run(
+        [sys.executable, "-m", "tap_calltracker.tap", "--discover"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    catalog = json.loads(result.stdout)
+    keys = {s["tap_stream_id"]: s["key_properties"] for s in catalog["streams"]}
+    assert sorted(keys) == sorted(STREAMS)
+    assert len(keys) == 9
+    assert keys["webhooks"] == ["webhook_id"]
+    assert keys["company"] == ["company_key"]
+    assert all(keys[s] == ["id"] for s in STREAMS if s not in {"webhooks", "company"})
+
+
+def test_settings_defaults():
+    properties = TapCallTracker.config_jsonschema["properties"]
+    assert properties["api_url"]["default"] == "https://api.aircall.io/v1"
+    assert properties["page_size"]["default"] == 50
+    assert properties["page_size"]["maximum"] == 50
+    assert set(TapCallTracker.config_jsonschema["required"]) == {"api_id", "api_token"}
