@@ -32,6 +32,7 @@ class APITap(Tap):
 
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         """The JSON schema's checks, then the ones it cannot express."""
+        _coerce_numbers(self._config, self.config_jsonschema)
         errors = super()._validate_config(raise_errors=raise_errors)
         if raise_errors:
             check_common_config(self._config)
@@ -71,12 +72,24 @@ class APITap(Tap):
             super().cb_test(ctx, param, value)
 
 
+def _coerce_numbers(config: dict, schema: dict) -> None:
+    """Number settings given as strings (``TAP_CRM_BACKOFF_FACTOR=0.5``): the SDK's env
+    parsing coerces integers and booleans, but not numbers."""
+    for name, spec in schema["properties"].items():
+        value = config.get(name)
+        if isinstance(value, str) and "number" in spec.get("type", []):
+            with contextlib.suppress(ValueError):
+                config[name] = float(value)
+
+
 @contextlib.contextmanager
 def _one_line_errors(tap_class: type[APITap]) -> t.Iterator[None]:
     try:
         yield
-    except ConfigValidationError:
-        raise  # the SDK reports these itself, one line per setting
+    except ConfigValidationError as exc:
+        for error in exc.errors or [str(exc)]:
+            tap_class.logger.error("Config validation error: %s", error)
+        sys.exit(1)
     except EXPLAINED_FAILURES as exc:
         tap_class.logger.error("%s failed: %s", tap_class.name, explain(exc))
         sys.exit(1)

@@ -380,3 +380,13 @@ def test_secrets_never_appear_in_logs_errors_state_or_about(sandbox, tmp_path):
         assert config["password"] not in everything
         assert SECRET not in everything
         assert "Authorization" not in everything
+
+
+def test_bad_config_in_connection_test_mode_is_reported_without_traceback(sandbox, tmp_path):
+    config = {**sandbox.crm_config(), "page_size": 1000}
+    result = run_cli("--test", config=config, tmp_path=tmp_path)
+
+    assert result.returncode == 1
+    assert "page_size" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert sandbox.requests_to("crm") == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import math
 import subprocess
 import sys
@@ -170,3 +171,25 @@ def test_connection_test_reads_one_record_per_stream(sandbox, tmp_path):
     records = [json.loads(line) for line in result.stdout.splitlines()]
     streams = {m["stream"] for m in records if m["type"] == "RECORD"}
     assert streams == set(STREAMS)
+
+
+def test_settings_are_read_from_environment_variables(sandbox):
+    config = sandbox.crm_config()
+    env = {
+        **os.environ,
+        "TAP_CRM_USERNAME": config["username"],
+        "TAP_CRM_PASSWORD": config["password"],
+        "TAP_CRM_API_URL": config["api_url"],
+        "TAP_CRM_PAGE_SIZE": "7",
+        "TAP_CRM_MAX_REQUESTS_PER_SECOND": "0",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "tap_crm.tap", "--config", "ENV", "--test"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert {r.arg("per_page") for r in sandbox.requests_to("crm", "/contacts")} == {"7"}
