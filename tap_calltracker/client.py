@@ -32,6 +32,8 @@ class CallTrackerStream(APIStream):
     # Key of the item array (defaults to the stream name).
     list_key: t.ClassVar[str | None] = None
     windowed: t.ClassVar[bool] = False
+    # Split windows only when a page past the cap is needed (streams that stop early).
+    split_lazily: t.ClassVar[bool] = False
     # Query parameters fixed for this endpoint (sort order).
     ordering: t.ClassVar[dict[str, str]] = {}
     # Dotted paths of timestamps to convert to ISO-8601 UTC; ``[]`` walks an array.
@@ -92,6 +94,8 @@ class CallTrackerStream(APIStream):
             announced_pages=self.announced_pages,
             stream_name=self.name,
             windowed=self.windowed,
+            page_size=self.page_size,
+            split_lazily=self.split_lazily,
         )
         return self._paginator
 

@@ -5,6 +5,11 @@ B.2). On endpoints that filter by creation time (``from``/``to``, unix seconds, 
 inclusive) a query whose first page announces ``meta.total >= 10,000`` is split in two
 halves, [a, m] and [m + 1, b], until every window fits under the cap. The earlier half
 is read first, so an ascending stream stays ascending.
+
+A stream that stops early (newest first, down to its bookmark) usually needs only a few
+pages of a large query, so it splits lazily instead: only when the next page it needs
+lies past the cap (and from then on up front). The halves then re-read what the first
+pages gave; that stream drops records it already emitted.
 """
 
 from __future__ import annotations
@@ -57,6 +62,8 @@ class WindowedPaginator(BaseAPIPaginator[Window]):
         announced_pages: t.Callable[[requests.Response], int | None],
         stream_name: str,
         windowed: bool,
+        page_size: int,
+        split_lazily: bool = False,
     ) -> None:
         super().__init__(first)
         self._read_page = read_page
@@ -64,6 +71,8 @@ class WindowedPaginator(BaseAPIPaginator[Window]):
         self._announced_pages = announced_pages
         self._stream_name = stream_name
         self._windowed = windowed
+        self._page_size = page_size
+        self._split_lazily = split_lazily
         self._pending: list[Window] = []  # a stack: the next window to read is last
         self._split_current = False
         self._page_limit: int | None = None
@@ -94,7 +103,8 @@ class WindowedPaginator(BaseAPIPaginator[Window]):
         self._previous_items = page.items
         if window.page == 1:
             self.windows_read += 1
-            if self._windowed and self._read_total(response) >= ITEM_CAP:
+            eager = self._windowed and not self._split_lazily
+            if eager and self._read_total(response) >= ITEM_CAP:
                 self._split(window, self._read_total(response))
                 return False
             announced = self._announced_pages(response)
@@ -106,6 +116,11 @@ class WindowedPaginator(BaseAPIPaginator[Window]):
                 f"at page {window.page}, far beyond what its first page announced; stopping."
             )
             raise PaginationError(msg)
+        next_refused = window.page * self._page_size >= ITEM_CAP
+        if self._windowed and self._split_lazily and page.has_next and next_refused:
+            self._split(window, self._read_total(response))
+            # The query is large after all: size the halves up front from now on.
+            self._split_lazily = False
         return True
 
     def _split(self, window: Window, total: int) -> None:

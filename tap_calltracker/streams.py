@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from tap_calltracker import schemas
 from tap_calltracker.client import CallTrackerStream, SingleObjectStream
-from tap_calltracker.pagination import Window
+from tap_calltracker.pagination import Window, WindowedPaginator
 from tap_common.timestamps import parse_datetime, to_iso_utc, unix_seconds
 
 if t.TYPE_CHECKING:
@@ -113,7 +113,9 @@ class ContactsStream(CallTrackerStream):
     creation-time windows past the 10,000-item cap. Later runs: newest updated first
     (``order_by=updated_at&order=desc``); records at or after the bookmark are emitted and
     paging stops at the first page reaching older ones. Descending, hence unsorted for
-    the SDK: the bookmark is saved when the stream completes.
+    the SDK: the bookmark is saved when the stream completes. ``from``/``to`` still bound
+    creation time, so a later run splits into windows only if more than 10,000 contacts
+    changed (lazily, dropping contacts the run already emitted).
     """
 
     name = "contacts"
@@ -126,6 +128,14 @@ class ContactsStream(CallTrackerStream):
     def _since(self) -> datetime | None:
         return self.get_starting_timestamp(self.context)
 
+    @property
+    def split_lazily(self) -> bool:  # type: ignore[override]
+        return self._since() is not None
+
+    def get_new_paginator(self) -> WindowedPaginator | None:
+        self._emitted: set[int] = set()
+        return super().get_new_paginator()
+
     def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
         params = super().get_url_params(context, next_page_token)
         if self._since() is None:
@@ -137,7 +147,9 @@ class ContactsStream(CallTrackerStream):
     def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
         since = self._since()
         for record in super().parse_response(response):
-            if at_or_after(record.get("updated_at"), since):
+            if at_or_after(record.get("updated_at"), since) and record["id"] not in self._emitted:
+                if since is not None:  # newest first: split windows may re-read a contact
+                    self._emitted.add(record["id"])
                 yield record
 
     def read_page(self, response: requests.Response) -> PageInfo:
