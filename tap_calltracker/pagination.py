@@ -77,7 +77,6 @@ class WindowedPaginator(BaseAPIPaginator[Window]):
         self._split_current = False
         self._page_limit: int | None = None
         self._previous_items: list | None = None
-        self.windows_read = 0
 
     def accept(self, response: requests.Response) -> bool:
         """Vet a page before its records are emitted; False: skip it, its window is split.
@@ -102,7 +101,6 @@ class WindowedPaginator(BaseAPIPaginator[Window]):
             raise PaginationError(msg)
         self._previous_items = page.items
         if window.page == 1:
-            self.windows_read += 1
             eager = self._windowed and not self._split_lazily
             if eager and self._read_total(response) >= ITEM_CAP:
                 self._split(window, self._read_total(response))
