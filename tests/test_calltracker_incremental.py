@@ -7,6 +7,7 @@ from collections import Counter
 from datetime import datetime, timezone
 
 import pytest
+from singer_sdk.streams.rest import PageContext
 
 from sandbox_api import CallTrackerAPI
 from tap_calltracker.tap import TapCallTracker
@@ -64,6 +65,17 @@ def test_calls_resume_from_bookmark_minus_the_lookback():
 def test_calls_lookback_never_reaches_before_start_date():
     params = url_params("calls", state=bookmark("calls"), start_date="2025-01-01T12:00:00Z")
     assert params["from"] == 1_735_732_800
+
+
+def test_calls_request_carries_the_window_and_basic_auth():
+    tap = TapCallTracker(config=CONFIG, state=bookmark("calls"), parse_env_config=False)
+    stream = tap.streams["calls"]
+    stream._write_starting_replication_value(None)
+    request = stream.get_http_request(page=PageContext(stream_context=None, next_page_token=None))
+
+    assert request.url == "http://127.0.0.1:9/v1/calls"
+    assert request.params["from"] == MARK_UNIX - 2 * DAY
+    assert stream.authenticator.username == "i"
 
 
 @pytest.mark.parametrize("stream", ["users", "numbers"])

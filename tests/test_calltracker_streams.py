@@ -205,6 +205,23 @@ def test_a_looping_list_endpoint_stops_with_a_clear_error(make_sandbox):
     assert len(sandbox.requests_to("calltracker", "/tags")) == 2
 
 
+def test_a_page_other_than_the_one_asked_stops_before_emitting_it(make_sandbox):
+    sandbox = make_sandbox(calltracker_api=CallTrackerAPI(size=3, sizes={"users": 30}))
+    original = sandbox.calltracker.handle
+
+    def clamp_to_first_page(request, *, looping):
+        request.query.pop("page", None)  # a server that ignores ``page``
+        return original(request, looping=looping)
+
+    sandbox.calltracker.handle = clamp_to_first_page
+    config = sandbox.calltracker_config(page_size=10)
+    out = sync(TapCallTracker, config, catalog=select(config, {"users"}), expect_error=True)
+
+    assert isinstance(out.error, PaginationError)
+    assert "for page 2, the API answered page 1" in str(out.error)
+    assert len(out.records["users"]) == 10  # page 1 only, never twice
+
+
 @pytest.mark.parametrize("status", [403, 401], ids=["wrong-pair", "unauthorized"])
 def test_bad_credentials_fail_at_once_naming_the_settings(make_sandbox, status):
     sandbox = make_sandbox(calltracker_api=CallTrackerAPI(size=3))
