@@ -15,6 +15,7 @@ from tap_common.client import EXPLAINED_FAILURES
 from tap_common.errors import explain
 from tap_common.pacing import RequestPacer
 from tap_common.settings import check_common_config
+from tap_common.writer import FastSingerWriter
 
 if t.TYPE_CHECKING:
     import click
@@ -22,6 +23,9 @@ if t.TYPE_CHECKING:
 
 class APITap(Tap):
     """What both taps share beyond their streams."""
+
+    # msgspec instead of simplejson: ~15% more records/s end to end (benchmarks/README.md).
+    message_writer_class = FastSingerWriter
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
