@@ -9,8 +9,9 @@ from singer_sdk.helpers.jsonpath import extract_jsonpath
 
 from tap_calltracker.pagination import Window, WindowedPaginator
 from tap_common import pacing
-from tap_common.client import APIStream, PageInfo, ensure, retry_after_seconds
+from tap_common.client import APIStream, ensure, retry_after_seconds
 from tap_common.pacing import Budget
+from tap_common.paging import PageInfo
 from tap_common.responses import api_path, json_body
 from tap_common.timestamps import to_iso_utc
 

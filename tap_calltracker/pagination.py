@@ -20,12 +20,12 @@ import typing as t
 from singer_sdk.pagination import BaseAPIPaginator
 
 from tap_common.errors import PaginationError
-from tap_common.responses import api_path
+from tap_common.paging import PageGuard
 
 if t.TYPE_CHECKING:
     import requests
 
-    from tap_common.client import PageInfo
+    from tap_common.paging import PageInfo
 
 # Items one query can page through (reference B.2).
 ITEM_CAP = 10_000
@@ -48,9 +48,9 @@ class WindowedPaginator(BaseAPIPaginator[Window]):
     """Page numbers within time windows, split when a window holds too many items.
 
     ``windowed=False`` (endpoints without ``from``/``to``) pages one unbounded query.
-    The guards of ``tap_common.client.GuardedPageNumberPaginator`` apply to each window:
-    the API must answer the page asked, never repeat the previous page, and not keep
-    serving pages far beyond what the window's first page announced.
+    ``tap_common.paging.PageGuard`` vets each window's pages: the API must answer the
+    page asked, never repeat the previous page, and not keep serving pages far beyond
+    what the window's first page announced.
     """
 
     def __init__(
@@ -75,8 +75,7 @@ class WindowedPaginator(BaseAPIPaginator[Window]):
         self._split_lazily = split_lazily
         self._pending: list[Window] = []  # a stack: the next window to read is last
         self._split_current = False
-        self._page_limit: int | None = None
-        self._previous_items: list | None = None
+        self._guard = PageGuard(stream_name)
 
     def accept(self, response: requests.Response) -> bool:
         """Vet a page before its records are emitted; False: skip it, its window is split.
@@ -86,34 +85,12 @@ class WindowedPaginator(BaseAPIPaginator[Window]):
         """
         window = self.current_value
         page = self._read_page(response)
-        if page.current_page != window.page:
-            msg = (
-                f"Stream '{self._stream_name}': asked {api_path(response)} for page "
-                f"{window.page}, the API answered page {page.current_page}; stopping rather "
-                "than emitting a page twice or skipping one."
-            )
-            raise PaginationError(msg)
-        if page.items and page.items == self._previous_items:
-            msg = (
-                f"Stream '{self._stream_name}': page {window.page} of {api_path(response)} "
-                "repeats the previous page; the API's pagination is looping."
-            )
-            raise PaginationError(msg)
-        self._previous_items = page.items
+        self._guard.check(response, page, window.page, self._announced_pages)
         if window.page == 1:
             eager = self._windowed and not self._split_lazily
             if eager and self._read_total(response) >= ITEM_CAP:
                 self._split(window, self._read_total(response))
                 return False
-            announced = self._announced_pages(response)
-            # Slack for records added during the sync; beyond it the paginator is runaway.
-            self._page_limit = None if announced is None else 2 * announced + 10
-        if self._page_limit is not None and window.page > self._page_limit:
-            msg = (
-                f"Stream '{self._stream_name}': {api_path(response)} still serves pages "
-                f"at page {window.page}, far beyond what its first page announced; stopping."
-            )
-            raise PaginationError(msg)
         next_refused = window.page * self._page_size >= ITEM_CAP
         if self._windowed and self._split_lazily and page.has_next and next_refused:
             self._split(window, self._read_total(response))
@@ -145,8 +122,7 @@ class WindowedPaginator(BaseAPIPaginator[Window]):
     def get_next(self, response: requests.Response) -> Window | None:
         if self._split_current or not self._read_page(response).has_next:
             self._split_current = False
-            self._page_limit = None
-            self._previous_items = None
+            self._guard.restart()
             return self._pending.pop() if self._pending else None
         return self.current_value._replace(page=self.current_value.page + 1)
 

@@ -17,7 +17,7 @@ if t.TYPE_CHECKING:
     import requests
     from singer_sdk.helpers.types import Context
 
-    from tap_common.client import PageInfo
+    from tap_common.paging import PageInfo
 
 # Timestamps of a user embedded in another object.
 USER_TIMESTAMPS = ("created_at",)

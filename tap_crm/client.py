@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import typing as t
 
-from tap_common.client import APIStream, PageInfo, ensure
+from tap_common.client import APIStream, ensure
+from tap_common.paging import PageInfo
 from tap_common.responses import api_path, json_body
 
 if t.TYPE_CHECKING:

@@ -17,7 +17,7 @@ import typing as t
 
 from singer_sdk.pagination import BaseAPIPaginator
 
-from tap_common.client import GuardedPageNumberPaginator, PageInfo
+from tap_common.paging import GuardedPageNumberPaginator, PageInfo
 from tap_common.timestamps import parse_datetime, unix_seconds
 
 if t.TYPE_CHECKING:

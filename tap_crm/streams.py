@@ -16,7 +16,7 @@ if t.TYPE_CHECKING:
     import requests
     from singer_sdk.helpers.types import Context
 
-    from tap_common.client import PageInfo
+    from tap_common.paging import PageInfo
 
 
 class ModifiedSinceStream(CRMStream):
