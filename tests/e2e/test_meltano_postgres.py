@@ -92,8 +92,7 @@ def test_second_meltano_run_reads_only_changes_and_upserts_them(meltano, pg_clus
         requests = sandbox.requests_to("crm", f"/{resource}")
         assert requests, resource
         assert all(r.arg("modified_since") for r in requests), resource
-    assert first_run_pages == 3
-    assert len(sandbox.requests_to("crm", "/contacts")) == 1
+    assert len(sandbox.requests_to("crm", "/contacts")) == 1 < first_run_pages
     # Newest first: the first page already reaches records older than the bookmark.
     assert [r.arg("page") for r in sandbox.requests_to("crm", "/companies")] == ["1"]
 
