@@ -19,17 +19,16 @@ from requests.auth import HTTPBasicAuth
 from singer_sdk import RESTStream
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.helpers.jsonpath import extract_jsonpath
-from singer_sdk.pagination import PageNumberPaginator
 
 from tap_common import pacing
 from tap_common.conform import FastConformStream
 from tap_common.errors import (
     AuthenticationError,
     MalformedResponseError,
-    PaginationError,
     RateLimitExhaustedError,
     UnexpectedResponseError,
 )
+from tap_common.paging import GuardedPageNumberPaginator, PageInfo
 from tap_common.responses import api_path, json_body
 
 if t.TYPE_CHECKING:
@@ -49,75 +48,6 @@ RETRIED_ERRORS = (
 )
 # Failures that deserve one clear line instead of a traceback.
 EXPLAINED_FAILURES = (FatalAPIError, RetriableAPIError, requests.RequestException)
-
-
-class PageInfo(t.NamedTuple):
-    """What one page says about paging, in API-neutral terms."""
-
-    current_page: int
-    has_next: bool
-    items: list  # the page's raw items, to spot a page that repeats the previous one
-
-
-class GuardedPageNumberPaginator(PageNumberPaginator):
-    """Page-number paging that trusts the API's metadata but never loops.
-
-    ``read_page`` (given by each API's client) says which page this is and whether
-    another follows. The guard stops the stream with a clear error when the API answers
-    a different page than asked, repeats the previous page, or keeps going far past
-    the page count it announced on the first page.
-    """
-
-    def __init__(
-        self,
-        read_page: t.Callable[[requests.Response], PageInfo],
-        max_pages: t.Callable[[requests.Response], int | None],
-        stream_name: str,
-    ) -> None:
-        super().__init__(start_value=1)
-        self._read_page = read_page
-        self._max_pages = max_pages
-        self._stream_name = stream_name
-        self._page_limit: int | None = None
-        self._previous_items: list | None = None
-
-    def check(self, response: requests.Response) -> None:
-        """Refuse a page before any of its records is emitted, if paging went wrong."""
-        page = self._read_page(response)
-        asked = self.page_number
-        if page.current_page != asked:
-            msg = (
-                f"Stream '{self._stream_name}': asked {api_path(response)} for page {asked}, "
-                f"the API answered page {page.current_page}; stopping rather than "
-                "emitting a page twice or skipping one."
-            )
-            raise PaginationError(msg)
-        if page.items and page.items == self._previous_items:
-            msg = (
-                f"Stream '{self._stream_name}': page {asked} of {api_path(response)} "
-                "repeats the previous page; the API's pagination is looping."
-            )
-            raise PaginationError(msg)
-        self._previous_items = page.items
-        if self._page_limit is None:
-            announced = self._max_pages(response)
-            # Slack for records added during the sync; beyond it the paginator is runaway.
-            self._page_limit = None if announced is None else 2 * announced + 10
-        if self._page_limit is not None and asked > self._page_limit:
-            msg = (
-                f"Stream '{self._stream_name}': {api_path(response)} still serves pages "
-                f"at page {asked}, far beyond what its first page announced; stopping."
-            )
-            raise PaginationError(msg)
-
-    @property
-    def page_number(self) -> int:
-        """The page number of the current token (subclasses may use richer tokens)."""
-        return self.current_value
-
-    def has_more(self, response: requests.Response) -> bool:
-        """Whether the API's own metadata announces another page."""
-        return self._read_page(response).has_next
 
 
 class APIStream(FastConformStream, RESTStream):
