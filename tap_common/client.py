@@ -17,7 +17,7 @@ import backoff
 import requests
 from requests.auth import HTTPBasicAuth
 from singer_sdk import RESTStream
-from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+from singer_sdk.exceptions import FatalAPIError, RetriableAPIError, SyncLifecycleSignal
 from singer_sdk.helpers.jsonpath import extract_jsonpath
 
 from tap_common import pacing
@@ -164,7 +164,8 @@ class APIStream(FastConformStream, RESTStream):
     def log(self, message: str, *args: t.Any, level: int = logging.INFO, **kwargs: t.Any) -> None:
         """As the SDK's, but its generic 'unhandled error' line stays quiet for a failure
         the CLI explains in one line of its own."""
-        if level >= logging.ERROR and isinstance(sys.exc_info()[1], EXPLAINED_FAILURES):
+        quiet = (*EXPLAINED_FAILURES, SyncLifecycleSignal)  # e.g. --test stopping after 1 record
+        if level >= logging.ERROR and isinstance(sys.exc_info()[1], quiet):
             level = logging.INFO
         super().log(message, *args, level=level, **kwargs)
 
