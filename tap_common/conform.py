@@ -43,7 +43,7 @@ _PLAIN = (str, int, bool, type(None))
 class _Property:
     """What the schema says about one property, derived once."""
 
-    __slots__ = ("exclusive_boolean", "items", "object", "schema", "uniform_list")
+    __slots__ = ("exclusive_boolean", "item_object", "items", "object", "schema", "uniform_list")
 
     def __init__(self, schema: dict) -> None:
         self.schema = schema
@@ -51,8 +51,16 @@ class _Property:
         self.object = _Object(schema) if is_object_type(schema) and "properties" in schema else None
         self.exclusive_boolean = _is_exclusive_boolean_type(schema)
         self.items: _Property | None = None
+        # How a dict item of a uniform list is conformed (None: as a primitive).
+        self.item_object: _Object | None = None
         if self.uniform_list:
             self.items = _Property(schema["items"])
+            if is_object_type(schema["items"]):
+                # As the SDK: an object item is conformed even without "properties"
+                # (then every key of it is undeclared unless additionalProperties).
+                self.item_object = self.items.object or _Object(
+                    {"properties": {}, **schema["items"]}
+                )
 
 
 class _Object:
@@ -99,14 +107,11 @@ def _conform_list(values: list, prop: _Property, path: str, unmapped: list[str])
     items = prop.items
     assert items is not None
     item_schema = items.schema
-    item_is_object = is_object_type(item_schema)
+    item_object = prop.item_object
     output = []
     for item in values:
-        if item_is_object and isinstance(item, dict):
-            # As the SDK: an object item is conformed even without "properties" (then
-            # every key of it is undeclared unless additionalProperties).
-            target = items.object or _Object({"properties": {}, **item_schema})
-            output.append(target.conform(item, path, unmapped))
+        if item_object is not None and isinstance(item, dict):
+            output.append(item_object.conform(item, path, unmapped))
         elif type(item) in _PLAIN and not items.exclusive_boolean:
             output.append(item)
         else:
@@ -143,9 +148,13 @@ class FastConformStream:
         schema = stream.effective_schema
         conformer = self.__dict__.get("_schema_conformer")
         if conformer is None or conformer[0] is not schema:
-            conformer = (schema, SchemaConformer(schema))
+            # With nothing deselected (the usual catalog) popping deselected properties
+            # walks every record for nothing.
+            deselected = not all(stream.mask.values())
+            conformer = (schema, SchemaConformer(schema), deselected)
             self.__dict__["_schema_conformer"] = conformer
-        pop_deselected_record_properties(record, stream.schema, stream.mask)
+        if conformer[2]:
+            pop_deselected_record_properties(record, stream.schema, stream.mask)
         record = conformer[1].conform(record, stream.name, stream.logger)
         for stream_map in stream.stream_maps:
             mapped_record = stream_map.transform(record)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timezone
 
 
@@ -21,6 +22,8 @@ def unix_seconds(value: datetime) -> int:
     return int(value.timestamp())
 
 
+# Records embed the same users, numbers and teams again and again: most values repeat.
+@functools.lru_cache(maxsize=65_536, typed=True)
 def to_iso_utc(value: int | float | str | None) -> str | None:
     """Unix seconds or an ISO-8601 string, as ``YYYY-MM-DDTHH:MM:SS[.ffffff]+00:00``.
 

@@ -15,6 +15,7 @@ from sandbox_api.calltracker import CallTrackerAPI
 from tap_calltracker.tap import TapCallTracker
 from tap_common.conform import SchemaConformer
 from tap_crm.tap import TapCRM
+from tests.singer_io import sync
 
 
 def both(schema: dict, record: dict) -> tuple[tuple[dict, list[str]], tuple[dict, list[str]]]:
@@ -91,3 +92,20 @@ SCHEMA = {
 def test_edge_values_conform_exactly_as_the_sdk_does(record):
     sdk, ours = both(SCHEMA, record)
     assert ours == sdk
+
+
+def test_a_deselected_property_is_still_left_out(sandbox):
+    config = sandbox.crm_config()
+    catalog = TapCRM(config=config, parse_env_config=False).catalog_dict
+    for stream in catalog["streams"]:
+        for entry in stream["metadata"]:
+            breadcrumb = entry["breadcrumb"]
+            if breadcrumb == []:
+                entry["metadata"]["selected"] = stream["tap_stream_id"] == "contacts"
+            elif stream["tap_stream_id"] == "contacts" and breadcrumb[-1] == "job_title":
+                entry["metadata"]["selected"] = False
+
+    out = sync(TapCRM, config, catalog=catalog)
+
+    assert len(out.records["contacts"]) == 25
+    assert all("job_title" not in r and "first_name" in r for r in out.records["contacts"])
