@@ -83,7 +83,13 @@ class _Object:
                 else:
                     unmapped.append(name if parent is None else f"{parent}.{name}")
                 continue
-            output[name] = _conform_value(value, prop, name, parent, unmapped)
+            if type(value) in _PLAIN:  # inlined: most values are plain
+                if prop.exclusive_boolean:
+                    output[name] = None if value is None else value != 0
+                else:
+                    output[name] = value
+            else:
+                output[name] = _conform_value(value, prop, name, parent, unmapped)
         return output
 
 
