@@ -22,8 +22,9 @@ def unix_seconds(value: datetime) -> int:
     return int(value.timestamp())
 
 
-# Records embed the same users, numbers and teams again and again: most values repeat.
-@functools.lru_cache(maxsize=65_536, typed=True)
+# Records embed the same users, numbers and teams again and again. Small on purpose: the
+# unique per-record timestamps would otherwise fill it and grow memory with the sync.
+@functools.lru_cache(maxsize=1024, typed=True)
 def to_iso_utc(value: int | float | str | None) -> str | None:
     """Unix seconds or an ISO-8601 string, as ``YYYY-MM-DDTHH:MM:SS[.ffffff]+00:00``.
 
