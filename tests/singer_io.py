@@ -45,6 +45,21 @@ class SingerOutput:
         return [k for k, n in Counter(self.ids(stream, key)).items() if n > 1]
 
 
+def select_streams(catalog: dict, streams: t.Iterable[str]) -> dict:
+    """Mark only ``streams`` as selected, in the stream-level metadata of a catalog."""
+    keep = set(streams)
+    for entry in catalog["streams"]:
+        for metadata in entry["metadata"]:
+            if metadata["breadcrumb"] == []:
+                metadata["metadata"]["selected"] = entry["tap_stream_id"] in keep
+    return catalog
+
+
+def catalog_selecting(tap_class: type, config: dict, streams: t.Iterable[str]) -> dict:
+    """The tap's discovered catalog with only ``streams`` selected."""
+    return select_streams(tap_class(config=config, parse_env_config=False).catalog_dict, streams)
+
+
 def sync(
     tap_class: type,
     config: dict,

@@ -19,7 +19,7 @@ from tap_calltracker.streams import STREAM_TYPES
 from tap_calltracker.tap import TapCallTracker
 from tap_common import pacing
 from tap_common.errors import AuthenticationError, PaginationError
-from tests.singer_io import sync
+from tests.singer_io import catalog_selecting, sync
 
 STREAMS = [s.name for s in STREAM_TYPES]
 KEYS = {s.name: s.primary_keys[0] for s in STREAM_TYPES}
@@ -62,12 +62,7 @@ def by_key(records: list[dict], key: str) -> dict:
 
 def select(config: dict, streams: set[str]) -> dict:
     """The discovered catalog with only ``streams`` selected."""
-    catalog = TapCallTracker(config=config, parse_env_config=False).catalog_dict
-    for entry in catalog["streams"]:
-        for metadata in entry["metadata"]:
-            if metadata["breadcrumb"] == []:
-                metadata["metadata"]["selected"] = entry["tap_stream_id"] in streams
-    return catalog
+    return catalog_selecting(TapCallTracker, config, streams)
 
 
 @pytest.mark.parametrize(

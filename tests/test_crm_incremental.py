@@ -12,7 +12,7 @@ import pytest
 
 from sandbox_api import CRMAPI
 from tap_crm.tap import TapCRM
-from tests.singer_io import sync
+from tests.singer_io import catalog_selecting, sync
 
 SERVER_FILTERED = [
     "contacts",
@@ -76,19 +76,10 @@ def test_full_table_streams_send_no_filter(stream):
     assert "sort_by" not in params
 
 
-def _select(config: dict, streams: list[str]) -> dict:
-    catalog = TapCRM(config=config, parse_env_config=False).catalog_dict
-    for entry in catalog["streams"]:
-        for metadata in entry["metadata"]:
-            if metadata["breadcrumb"] == []:
-                metadata["metadata"]["selected"] = entry["tap_stream_id"] in streams
-    return catalog
-
-
 def test_second_run_emits_only_changed_and_new_records_with_minimal_requests(make_sandbox):
     sandbox = make_sandbox(crm_api=CRMAPI(size=230))
     config = sandbox.crm_config()
-    catalog = _select(config, INCREMENTAL)
+    catalog = catalog_selecting(TapCRM, config, INCREMENTAL)
 
     first = sync(TapCRM, config, catalog=catalog)
     for stream in INCREMENTAL:
@@ -129,7 +120,7 @@ def test_second_run_emits_only_changed_and_new_records_with_minimal_requests(mak
 def test_bookmark_survives_a_run_that_returns_nothing(make_sandbox):
     sandbox = make_sandbox(crm_api=CRMAPI(size=5))
     config = sandbox.crm_config()
-    catalog = _select(config, INCREMENTAL)
+    catalog = catalog_selecting(TapCRM, config, INCREMENTAL)
     state = {
         "bookmarks": {
             s: {"replication_key": "modified_at", "replication_key_value": "2030-01-01T00:00:00Z"}
@@ -149,7 +140,7 @@ def test_bookmark_survives_a_run_that_returns_nothing(make_sandbox):
 def test_sorted_stream_emits_state_at_every_page_boundary(make_sandbox):
     sandbox = make_sandbox(crm_api=CRMAPI(size=45))
     config = sandbox.crm_config(page_size=10)
-    out = sync(TapCRM, config, catalog=_select(config, ["contacts"]))
+    out = sync(TapCRM, config, catalog=catalog_selecting(TapCRM, config, ["contacts"]))
 
     marks, last_emitted = [], None
     for message in out.messages:
@@ -168,7 +159,7 @@ def test_sorted_stream_emits_state_at_every_page_boundary(make_sandbox):
 def test_interrupted_run_resumes_from_last_state_without_losing_records(make_sandbox):
     sandbox = make_sandbox(crm_api=CRMAPI(size=95))
     config = sandbox.crm_config(page_size=10, max_retries=0)
-    catalog = _select(config, ["actions", "contacts"])
+    catalog = catalog_selecting(TapCRM, config, ["actions", "contacts"])
     # actions sync first (streams run in name order); contacts fail on their 4th page.
     seen = {"n": 0}
     original = sandbox.crm.handle
@@ -214,7 +205,7 @@ def test_killed_tap_resumes_from_the_last_state_it_printed(make_sandbox, tmp_pat
     config_file = tmp_path / "config.json"
     config_file.write_text(json.dumps(config))
     catalog_file = tmp_path / "catalog.json"
-    catalog_file.write_text(json.dumps(_select(config, ["contacts"])))
+    catalog_file.write_text(json.dumps(catalog_selecting(TapCRM, config, ["contacts"])))
     tap = subprocess.Popen(
         [
             sys.executable,
@@ -246,7 +237,9 @@ def test_killed_tap_resumes_from_the_last_state_it_printed(make_sandbox, tmp_pat
         tap.stdout.close()
     assert len(first_ids) == 28  # pages of 10, each after the first repeating one boundary record
 
-    second = sync(TapCRM, config, catalog=_select(config, ["contacts"]), state=last_state)
+    second = sync(
+        TapCRM, config, catalog=catalog_selecting(TapCRM, config, ["contacts"]), state=last_state
+    )
     assert set(first_ids) | set(second.ids("contacts")) == {
         r["id"] for r in sandbox.crm.records["contacts"]
     }
@@ -271,6 +264,6 @@ def test_a_record_edited_during_the_sync_does_not_hide_another(make_sandbox):
         return response
 
     sandbox.crm.handle = edit_after_first_page
-    out = sync(TapCRM, config, catalog=_select(config, ["contacts"]))
+    out = sync(TapCRM, config, catalog=catalog_selecting(TapCRM, config, ["contacts"]))
 
     assert set(out.ids("contacts")) == {r["id"] for r in contacts}

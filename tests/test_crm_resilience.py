@@ -19,23 +19,19 @@ from tap_common.errors import (
     UnexpectedResponseError,
 )
 from tap_crm.tap import TapCRM
-from tests.singer_io import sync
+from tests.singer_io import catalog_selecting, sync
 
 SECRET = "pa55-w0rd-never-logged"
 
 
-def select(config: dict, *streams: str) -> dict:
-    catalog = TapCRM(config=config, parse_env_config=False).catalog_dict
-    for entry in catalog["streams"]:
-        for metadata in entry["metadata"]:
-            if metadata["breadcrumb"] == []:
-                metadata["metadata"]["selected"] = entry["tap_stream_id"] in streams
-    return catalog
-
-
 def contacts_sync(sandbox, *, expect_error: bool = False, **settings):
     config = sandbox.crm_config(page_size=10, **settings)
-    return sync(TapCRM, config, catalog=select(config, "contacts"), expect_error=expect_error)
+    return sync(
+        TapCRM,
+        config,
+        catalog=catalog_selecting(TapCRM, config, {"contacts"}),
+        expect_error=expect_error,
+    )
 
 
 def statuses(sandbox) -> list[int]:
@@ -183,7 +179,7 @@ def test_pacing_keeps_a_limited_sync_close_to_the_limit_with_few_throttles(make_
     window, limit = 0.5, 10
     sandbox.faults.rate_limit(limit=limit, window=window)
     config = sandbox.crm_config(page_size=10, max_requests_per_second=limit / window)
-    out = sync(TapCRM, config, catalog=select(config, "filters"))
+    out = sync(TapCRM, config, catalog=catalog_selecting(TapCRM, config, {"filters"}))
 
     requests = sandbox.requests_to("crm")
     throttled = [r for r in requests if r.status == 403]
@@ -242,7 +238,9 @@ def test_a_list_where_an_object_belongs_stops_the_stream_clearly(sandbox):
         )
     )
     config = sandbox.crm_config()
-    out = sync(TapCRM, config, catalog=select(config, "bootstrap"), expect_error=True)
+    out = sync(
+        TapCRM, config, catalog=catalog_selecting(TapCRM, config, {"bootstrap"}), expect_error=True
+    )
 
     assert isinstance(out.error, UnexpectedResponseError)
     assert "expected 'data' to be one object" in str(out.error)
@@ -251,7 +249,12 @@ def test_a_list_where_an_object_belongs_stops_the_stream_clearly(sandbox):
 def filters_sync(sandbox, *, expect_error: bool = False):
     """A plainly page-numbered stream (no modified_since to re-anchor on)."""
     config = sandbox.crm_config(page_size=10)
-    return sync(TapCRM, config, catalog=select(config, "filters"), expect_error=expect_error)
+    return sync(
+        TapCRM,
+        config,
+        catalog=catalog_selecting(TapCRM, config, {"filters"}),
+        expect_error=expect_error,
+    )
 
 
 def test_a_paginator_that_never_ends_is_stopped(sandbox):
@@ -299,7 +302,10 @@ def test_a_failing_stream_leaves_finished_streams_state_emitted(sandbox):
     sandbox.faults.fail(500, times=None, path="/deals")
     config = sandbox.crm_config(max_retries=0)
     out = sync(
-        TapCRM, config, catalog=select(config, "actions", "calls", "deals"), expect_error=True
+        TapCRM,
+        config,
+        catalog=catalog_selecting(TapCRM, config, {"actions", "calls", "deals"}),
+        expect_error=True,
     )
 
     bookmarks = out.final_state["bookmarks"]

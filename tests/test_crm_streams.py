@@ -16,7 +16,7 @@ from sandbox_api.crm import PAGINATED
 from tap_common.errors import AuthenticationError
 from tap_crm.streams import STREAM_TYPES
 from tap_crm.tap import TapCRM
-from tests.singer_io import sync
+from tests.singer_io import catalog_selecting, sync
 
 STREAMS = [s.name for s in STREAM_TYPES]
 KEYS = {s.name: s.primary_keys[0] for s in STREAM_TYPES}
@@ -69,7 +69,7 @@ def test_sync_of_250_records_per_stream_reads_each_page_once(make_sandbox):
 def test_unpaginated_endpoints_are_requested_once_without_page_params(make_sandbox, stream):
     sandbox = make_sandbox(crm_api=CRMAPI(size=150, sizes={"users": 120, "statuses": 130}))
     config = sandbox.crm_config()
-    catalog = _catalog_selecting(config, {stream})
+    catalog = catalog_selecting(TapCRM, config, {stream})
     out = sync(TapCRM, config, catalog=catalog)
 
     requests = sandbox.requests_to("crm")
@@ -81,7 +81,7 @@ def test_unpaginated_endpoints_are_requested_once_without_page_params(make_sandb
 def test_predefined_items_are_read_flat_or_wrapped(make_sandbox):
     sandbox = make_sandbox(crm_api=CRMAPI(size=5, wrapped_predefined_items=True))
     config = sandbox.crm_config()
-    out = sync(TapCRM, config, catalog=_catalog_selecting(config, {"predefined_items"}))
+    out = sync(TapCRM, config, catalog=catalog_selecting(TapCRM, config, {"predefined_items"}))
 
     assert out.records["predefined_items"] == sandbox.crm.records["predefined_items"]
 
@@ -132,16 +132,6 @@ def test_discover_lists_17_streams_with_key_properties(tmp_path):
     assert len(keys) == 17
     assert keys["bootstrap"] == ["user_id"]
     assert all(keys[s] == ["id"] for s in STREAMS if s != "bootstrap")
-
-
-def _catalog_selecting(config: dict, streams: set[str]) -> dict:
-    """The discovered catalog with only ``streams`` selected."""
-    catalog = TapCRM(config=config, parse_env_config=False).catalog_dict
-    for entry in catalog["streams"]:
-        for metadata in entry["metadata"]:
-            if metadata["breadcrumb"] == []:
-                metadata["metadata"]["selected"] = entry["tap_stream_id"] in streams
-    return catalog
 
 
 def test_about_markdown_lists_settings_and_marks_secrets():

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import VENV_BIN, TapCase, clean_environ, make_both_apis, sandbox_env
+from tests.singer_io import select_streams
 
 if t.TYPE_CHECKING:
     from tests.singer_io import SingerOutput
@@ -127,10 +128,7 @@ def test_discovered_catalog_with_streams_deselected_syncs_only_the_selected(
     assert sandbox.requests_to(tap_case.api) == []  # discovery makes no API calls
 
     keep = KEEP[tap_case.name]
-    for entry in catalog["streams"]:
-        for metadata in entry["metadata"]:
-            if metadata["breadcrumb"] == []:
-                metadata["metadata"]["selected"] = entry["tap_stream_id"] in keep
+    select_streams(catalog, keep)
     catalog_file = write_json(tmp_path / "catalog.json", catalog)
 
     pipe(
