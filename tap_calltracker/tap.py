@@ -5,7 +5,7 @@ from __future__ import annotations
 from singer_sdk import typing as th
 
 from tap_calltracker.streams import STREAM_TYPES
-from tap_common.settings import common_properties
+from tap_common.settings import common_properties, credential_properties
 from tap_common.tap import APITap
 
 DEFAULT_API_URL = "https://api.aircall.io/v1"
@@ -17,20 +17,11 @@ class TapCallTracker(APITap):
 
     name = "tap-calltracker"
     package_name = "crm-calltracker-taps"
+    stream_types = STREAM_TYPES
     config_jsonschema = th.PropertiesList(
-        th.Property(
-            "api_id",
-            th.StringType,
-            required=True,
-            secret=True,
-            description="The API ID (basic-auth user name).",
-        ),
-        th.Property(
-            "api_token",
-            th.StringType,
-            required=True,
-            secret=True,
-            description="The API token (basic-auth password).",
+        *credential_properties(
+            ("api_id", "The API ID (basic-auth user name)."),
+            ("api_token", "The API token (basic-auth password)."),
         ),
         *common_properties(default_api_url=DEFAULT_API_URL, max_page_size=MAX_PAGE_SIZE),
         th.Property(
@@ -45,9 +36,6 @@ class TapCallTracker(APITap):
             ),
         ),
     ).to_dict()
-
-    def discover_streams(self) -> list:
-        return [stream_type(tap=self) for stream_type in STREAM_TYPES]
 
 
 if __name__ == "__main__":

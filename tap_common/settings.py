@@ -14,6 +14,14 @@ from singer_sdk.exceptions import ConfigValidationError
 from tap_common.timestamps import parse_datetime
 
 
+def credential_properties(user: tuple[str, str], secret: tuple[str, str]) -> list[th.Property]:
+    """The basic-auth pair, both required and secret: ``(setting name, description)`` each."""
+    return [
+        th.Property(name, th.StringType, required=True, secret=True, description=description)
+        for name, description in (user, secret)
+    ]
+
+
 def common_properties(
     *,
     default_api_url: str,

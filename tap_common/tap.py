@@ -24,6 +24,9 @@ if t.TYPE_CHECKING:
 class APITap(Tap):
     """What both taps share beyond their streams."""
 
+    # The tap's stream classes, in the order of the seed document.
+    stream_types: t.ClassVar[list[type]] = []
+
     # msgspec instead of simplejson: ~15% more records/s end to end (benchmarks/README.md).
     message_writer_class = FastSingerWriter
 
@@ -33,6 +36,10 @@ class APITap(Tap):
         for name, spec in self.config_jsonschema["properties"].items():
             if "default" in spec:
                 self._config.setdefault(name, spec["default"])
+
+    def discover_streams(self) -> list:
+        """One instance of each stream class."""
+        return [stream_type(tap=self) for stream_type in self.stream_types]
 
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         """The JSON schema's checks, then the ones it cannot express."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from singer_sdk import typing as th
 
-from tap_common.settings import common_properties
+from tap_common.settings import common_properties, credential_properties
 from tap_common.tap import APITap
 from tap_crm.streams import STREAM_TYPES
 
@@ -19,20 +19,11 @@ class TapCRM(APITap):
 
     name = "tap-crm"
     package_name = "crm-calltracker-taps"
+    stream_types = STREAM_TYPES
     config_jsonschema = th.PropertiesList(
-        th.Property(
-            "username",
-            th.StringType,
-            required=True,
-            secret=True,
-            description="The API user's user id (basic-auth user name).",
-        ),
-        th.Property(
-            "password",
-            th.StringType,
-            required=True,
-            secret=True,
-            description="The API user's API key (basic-auth password).",
+        *credential_properties(
+            ("username", "The API user's user id (basic-auth user name)."),
+            ("password", "The API user's API key (basic-auth password)."),
         ),
         *common_properties(
             default_api_url=DEFAULT_API_URL,
@@ -40,9 +31,6 @@ class TapCRM(APITap):
             default_requests_per_second=DEFAULT_REQUESTS_PER_SECOND,
         ),
     ).to_dict()
-
-    def discover_streams(self) -> list:
-        return [stream_type(tap=self) for stream_type in STREAM_TYPES]
 
 
 if __name__ == "__main__":
