@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from decimal import Decimal
 
 import pytest
 
@@ -72,3 +73,7 @@ def test_missing_paths_are_left_alone():
     convert_timestamps(record, ["user", "created_at"])
     convert_timestamps(record, ["teams[]", "created_at"])
     assert record == {"user": None}
+
+
+def test_fractional_unix_seconds_parsed_as_decimal_convert_too():
+    assert to_iso_utc(Decimal("1700000000.5")) == "2023-11-14T22:13:20.500000+00:00"
