@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import typing as t
+from functools import cached_property
 
 from singer_sdk.helpers.jsonpath import extract_jsonpath
 
@@ -112,10 +113,13 @@ class CallTrackerStream(APIStream):
             return
         yield from extract_jsonpath(self.records_jsonpath, json_body(response))
 
+    @cached_property
+    def timestamps(self) -> TimestampConverter:
+        return TimestampConverter(self.timestamp_fields)
+
     def post_process(self, row: dict, context: Context | None = None) -> dict | None:
         """Every timestamp as ISO-8601 UTC, whether the API sent unix seconds or ISO text."""
-        for path in self.timestamp_fields:
-            convert_timestamps(row, path.split("."))
+        self.timestamps.convert(row)
         return row
 
     # -- rate limits and errors ----------------------------------------------------------
@@ -178,18 +182,51 @@ class SingleObjectStream(CallTrackerStream):
         )
 
 
-def convert_timestamps(node: t.Any, path: list[str]) -> None:
-    """Convert the timestamp at ``path`` in place; ``[]`` suffixes walk arrays (nulls skipped)."""
-    if not isinstance(node, dict) or not path:
-        return
-    head, rest = path[0], path[1:]
-    if head.endswith("[]"):
-        for item in node.get(head[:-2]) or []:
-            convert_timestamps(item, rest)
-    elif rest:
-        convert_timestamps(node.get(head), rest)
-    elif head in node:
-        node[head] = to_iso_utc(node[head])
+class TimestampConverter:
+    """Converts a record's timestamps in place, at dotted paths (``[]`` walks an array).
+
+    The paths are compiled once into a tree, so each record is walked once, along the
+    branches that hold timestamps only; null values and null array elements are skipped.
+    """
+
+    def __init__(self, paths: t.Iterable[str]) -> None:
+        tree: dict = {}
+        for path in paths:
+            node = tree
+            *parents, leaf = path.split(".")
+            for part in parents:
+                node = node.setdefault(part, {})
+            node[leaf] = None
+        self._steps = _compile(tree)
+
+    def convert(self, record: dict) -> None:
+        _walk(record, self._steps)
+
+
+# One step: (key, walks an array, steps below it or None for a timestamp).
+_Step = tuple[str, bool, "tuple[_Step, ...] | None"]
+
+
+def _compile(tree: dict) -> tuple[_Step, ...]:
+    return tuple(
+        (key.removesuffix("[]"), key.endswith("[]"), None if sub is None else _compile(sub))
+        for key, sub in tree.items()
+    )
+
+
+def _walk(node: dict, steps: tuple[_Step, ...]) -> None:
+    for key, is_array, below in steps:
+        value = node.get(key)
+        if value is None:
+            continue
+        if below is None:
+            node[key] = [to_iso_utc(v) for v in value] if is_array else to_iso_utc(value)
+        elif is_array:
+            for item in value:
+                if isinstance(item, dict):
+                    _walk(item, below)
+        elif isinstance(value, dict):
+            _walk(value, below)
 
 
 def _int_or_none(value: str | None) -> int | None:

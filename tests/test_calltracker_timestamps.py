@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from tap_calltracker.client import convert_timestamps
+from tap_calltracker.client import TimestampConverter
 from tap_calltracker.streams import CallsStream
 from tap_calltracker.tap import TapCallTracker
 from tap_common.timestamps import to_iso_utc
@@ -70,8 +70,7 @@ def test_calls_convert_nested_timestamps_and_skip_null_elements(new_york_time):
 
 def test_missing_paths_are_left_alone():
     record = {"user": None}
-    convert_timestamps(record, ["user", "created_at"])
-    convert_timestamps(record, ["teams[]", "created_at"])
+    TimestampConverter(["user.created_at", "teams[].created_at"]).convert(record)
     assert record == {"user": None}
 
 

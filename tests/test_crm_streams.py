@@ -184,3 +184,19 @@ def test_settings_are_read_from_environment_variables(sandbox):
     )
     assert result.returncode == 0, result.stderr
     assert {r.arg("per_page") for r in sandbox.requests_to("crm", "/contacts")} == {"7"}
+
+
+def test_proxy_and_ca_settings_from_the_environment_still_apply(monkeypatch):
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/corporate.pem")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    config = {"username": "u", "password": "p", "api_url": "https://crm.example.com/api/v3"}
+    session = TapCRM(config=config, parse_env_config=False).requests_session
+
+    assert session.proxies["https"] == "http://proxy.internal:3128"
+    assert session.verify == "/etc/ssl/corporate.pem"
+
+    monkeypatch.setenv("NO_PROXY", "crm.example.com")
+    session = TapCRM(config=config, parse_env_config=False).requests_session
+    assert "https" not in session.proxies
