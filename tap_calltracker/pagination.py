@@ -2,7 +2,7 @@
 
 The API serves only the first 10,000 items of a query (a later page is a 400, reference
 B.2). On endpoints that filter by creation time (``from``/``to``, unix seconds, both
-inclusive) a query whose first page announces ``meta.total >= 10,000`` is split in two
+inclusive) a query whose first page announces ``meta.total > 10,000`` is split in two
 halves, [a, m] and [m + 1, b], until every window fits under the cap. The earlier half
 is read first, so an ascending stream stays ascending.
 
@@ -88,7 +88,8 @@ class WindowedPaginator(BaseAPIPaginator[Window]):
         self._guard.check(response, page, window.page, self._announced_pages)
         if window.page == 1:
             eager = self._windowed and not self._split_lazily
-            if eager and self._read_total(response) >= ITEM_CAP:
+            # Pages start below item 10,000 as long as the query holds at most 10,000.
+            if eager and self._read_total(response) > ITEM_CAP:
                 self._split(window, self._read_total(response))
                 return False
         next_refused = window.page * self._page_size >= ITEM_CAP

@@ -116,6 +116,19 @@ def test_12000_calls_arrive_once_in_time_windows_without_a_refused_request(make_
     print(f"12,000 calls: {len(requests_made)} requests, {elapsed:.1f} s")
 
 
+def test_exactly_10000_calls_fit_one_query_and_need_no_windows(make_sandbox):
+    api = CallTrackerAPI(size=3, sizes={"calls": ITEM_CAP})
+    sandbox = make_sandbox(calltracker_api=api)
+    config = sandbox.calltracker_config()
+    out = sync(TapCallTracker, config, catalog=select(config, {"calls"}))
+
+    assert len(out.records["calls"]) == ITEM_CAP
+    assert out.duplicates("calls") == []
+    requests_made = sandbox.requests_to("calltracker", "/calls")
+    assert len(requests_made) == ITEM_CAP // 50  # page 200 starts at item 9,950: allowed
+    assert all(r.arg("from") is None and r.status == 200 for r in requests_made)
+
+
 def test_windows_meet_without_gap_or_overlap(make_sandbox):
     api = CallTrackerAPI(size=3, sizes={"calls": 10_500})
     sandbox = make_sandbox(calltracker_api=api)
