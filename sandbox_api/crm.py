@@ -9,11 +9,12 @@ import typing as t
 from datetime import datetime, timezone
 
 from sandbox_api import crm_data, fake
+from sandbox_api.crm_lists import CRMListSwitches
 from sandbox_api.http import Request, Response
 from sandbox_api.server import SandboxAPIBase
 
-USERNAME = "5aba31ea9007ba0f570c92d4"
-PASSWORD = "sandbox-api-key"  # noqa: S105 - the sandbox's fake credentials
+USERNAME = crm_data.API_USER_ID
+PASSWORD = crm_data.API_KEY  # the sandbox's fake credentials
 
 # Paginated list endpoints: plural key -> singular wrapper key of each item.
 PAGINATED = {
@@ -53,7 +54,12 @@ SORTABLE = {
 MAX_PER_PAGE = 100
 DEFAULT_PER_PAGE = 10
 # Small fixed-size lists in a real account.
-DEFAULT_SIZES = {"users": 4, "statuses": 6, "lead_sources": 5, "pipelines": 3}
+DEFAULT_SIZES = {
+    "users": crm_data.USER_COUNT,
+    "statuses": 6,
+    "lead_sources": 5,
+    "pipelines": 3,
+}
 
 
 def error_body(status: int, message: str, name: str, text: str, errors: dict | None = None) -> dict:
@@ -79,8 +85,10 @@ class CRMAPI(SandboxAPIBase):
         sizes: dict[str, int] | None = None,
         *,
         wrapped_predefined_items: bool = False,
+        switches: CRMListSwitches | None = None,
     ) -> None:
         self.wrapped_predefined_items = wrapped_predefined_items
+        self.switches = switches or CRMListSwitches()
         self.records: dict[str, list[dict]] = {}
         for resource, generate in crm_data.GENERATORS.items():
             count = (sizes or {}).get(resource, DEFAULT_SIZES.get(resource, size))
@@ -93,7 +101,8 @@ class CRMAPI(SandboxAPIBase):
     def expected(self, stream: str) -> list[dict]:
         """The records the tap should emit for a stream, as the API holds them."""
         if stream == "bootstrap":
-            return [self.bootstrap()]
+            # The API key never leaves the tap: auth_key is emitted as null.
+            return [{**self.bootstrap(), "auth_key": None}]
         return self.records[stream]
 
     def bootstrap(self) -> dict:
@@ -161,12 +170,12 @@ class CRMAPI(SandboxAPIBase):
             return self._ok(list(self.records["lead_sources"]))
         if resource == "predefined_actions":
             items = [{"predefined_action": a} for a in self.records["predefined_actions"]]
-            return self._ok({"predefined_actions": items})
+            return self._ok(self.switches.predefined_page(resource, items, request))
         if resource == "predefined_items":
             items = self.records["predefined_items"]
             if self.wrapped_predefined_items:
                 items = [{"predefined_item": i} for i in items]
-            return self._ok({"predefined_items": list(items)})
+            return self._ok(self.switches.predefined_page(resource, items, request))
         return Response.json(
             404, error_body(404, "Not Found", "resource_not_found", f"No route {request.path}.")
         )
@@ -182,7 +191,7 @@ class CRMAPI(SandboxAPIBase):
         try:
             page = max(request.int_arg("page", 1), 1)
             per_page = min(max(request.int_arg("per_page", DEFAULT_PER_PAGE), 1), MAX_PER_PAGE)
-            rows = self._filtered(resource, request)
+            rows = self.switches.scoped(resource, self._filtered(resource, request), request)
         except ValueError as exc:
             return Response.json(
                 400, error_body(400, "Invalid request data", "invalid_request_data", str(exc))

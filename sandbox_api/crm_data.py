@@ -16,12 +16,16 @@ Record = dict[str, t.Any]
 
 CONTACT_STATUSES = [("lead", "Lead"), ("prospect", "Prospect"), ("customer", "Customer")]
 LEAD_SOURCES = ["advertisement", "email_web", "other", "referral", "trade_show"]
-USER_COUNT = 4
+# An 8-user account. User 0 is the API user: its id is the basic-auth user name.
+USER_COUNT = 8
+API_USER_ID = "5aba31ea9007ba0f570c92d4"
+API_KEY = "sandbox-api-key"  # the API user's API key: the basic-auth password, fake
 
 
 def user_id(index: int) -> str:
     """Id of one of the first users, for owner/assignee references."""
-    return fake.object_id("user", index % USER_COUNT)
+    slot = index % USER_COUNT
+    return API_USER_ID if slot == 0 else fake.object_id("user", slot)
 
 
 def _stamps(i: int, total: int, r: random.Random) -> tuple[str, str]:
@@ -80,6 +84,7 @@ def contact(i: int, total: int) -> Record:
     fields = [_custom_field(r, n) for n in range(r.randrange(0, 3))]
     return {
         "id": fake.object_id("contact", i),
+        "type": fake.maybe(r, "individual", null=0.3),
         "title": r.choice(["", "Mr", "Ms", "Dr"]),
         "first_name": first,
         "last_name": last,
@@ -136,7 +141,7 @@ def user(i: int, total: int) -> Record:
     r = fake.rng("user", i)
     first, last = fake.first_name(r), fake.last_name(r)
     return {
-        "id": fake.object_id("user", i),
+        "id": user_id(i) if i < USER_COUNT else fake.object_id("user", i),
         "first_name": first,
         "last_name": last,
         "email": fake.email(first, last, r),
@@ -459,14 +464,15 @@ def bootstrap(users: list[Record]) -> Record:
     me = users[0] if users else user(0, 1)
     return {
         "user_id": me["id"],
-        "auth_key": "fake-auth-key-not-a-secret",
+        # The real API answers the API user's API key here (the basic-auth password).
+        "auth_key": API_KEY,
         "account_type": "pro",
         "user": {"user": me},
         "team": [{"user": u} for u in users],
         "settings": {
             "reminder": {"type": "email", "hour": 8},
             "time_zone": "Europe/Dublin",
-            "not_working_days": ["saturday", "sunday"],
+            "not_working_days": "weekend",
             "date_format": "dd/mm/yyyy",
             "time_with_ampm": False,
             "listing_size": 25,
@@ -497,7 +503,7 @@ def bootstrap(users: list[Record]) -> Record:
             "cost_enabled": True,
             "cost_required": False,
             "commission_base": "margin",
-            "commission_percentage": 10,
+            "commission_percentage": "12.5",
         },
         "custom_fields": [{"custom_field": custom_field(0, 1)}],
         "company_fields": [{"company_field": _custom_field(fake.rng("cf-b"), 300)}],
@@ -517,7 +523,11 @@ def bootstrap(users: list[Record]) -> Record:
             "no_answer",
             "other",
         ],
-        "next_action_dates": ["today", "tomorrow", "in_3_days"],
+        "next_action_dates": [
+            {"number": 2, "period": "days"},
+            {"number": 1, "period": "weeks"},
+            {"number": 3, "period": "months"},
+        ],
         "predefined_actions": [{"predefined_action": predefined_action(0, 1)}],
         "predefined_action_groups": [{"id": fake.object_id("group", 1), "name": "Standard"}],
         "reason_losts": [{"id": fake.object_id("reason", 1), "name": "Zu teuer", "position": 0}],

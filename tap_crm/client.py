@@ -20,10 +20,15 @@ class CRMStream(APIStream):
     password_setting = "password"  # noqa: S105 - a setting's name, not a secret
     # Key of the item array inside ``data`` (defaults to the stream name).
     list_key: t.ClassVar[str | None] = None
+    # Query parameters this endpoint always gets (e.g. ``team``), beside paging and filters.
+    extra_params: t.ClassVar[dict[str, t.Any]] = {}
 
     @property
     def items_key(self) -> str:
         return self.list_key or self.name
+
+    def get_url_params(self, context: t.Any, next_page_token: t.Any) -> dict[str, t.Any]:
+        return {**super().get_url_params(context, next_page_token), **self.extra_params}
 
     @property
     def wrapper(self) -> str:

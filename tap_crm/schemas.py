@@ -82,6 +82,8 @@ USER = th.PropertiesList(
 
 CONTACT = th.PropertiesList(
     ID,
+    # "individual" in the official Java client's recorded responses; not in the swagger.
+    th.Property("type", th.StringType),
     th.Property("title", th.StringType),
     th.Property("first_name", th.StringType),
     th.Property("last_name", th.StringType),
@@ -377,9 +379,13 @@ _NAMED = th.ObjectType(th.Property("id", th.StringType), th.Property("name", th.
 
 BOOTSTRAP = th.PropertiesList(
     th.Property("user_id", th.StringType, required=True),
-    # A session key of the API user; emitted because the API returns it. Deselect
-    # `bootstrap.auth_key` in the catalog to keep it out of the warehouse.
-    th.Property("auth_key", th.StringType),
+    # The API user's API key: always null (see BootstrapStream). Kept in the schema so a
+    # merging target overwrites the key an earlier version of the tap loaded.
+    th.Property(
+        "auth_key",
+        th.StringType,
+        description="Always null: the API key is never emitted (it used to be, before 0.2.0).",
+    ),
     th.Property("account_type", th.StringType),
     th.Property("user", th.ObjectType(th.Property("user", _USER_OBJECT))),
     th.Property("team", th.ArrayType(th.ObjectType(th.Property("user", _USER_OBJECT)))),
@@ -393,7 +399,12 @@ BOOTSTRAP = th.PropertiesList(
                 ),
             ),
             th.Property("time_zone", th.StringType),
-            th.Property("not_working_days", th.ArrayType(th.StringType)),
+            # A string ("none", "weekend", "sunday") in the swagger's Settings and the
+            # official Java client; a list of day names is accepted too.
+            th.Property(
+                "not_working_days",
+                th.CustomType({"type": ["string", "array", "null"], "items": {"type": "string"}}),
+            ),
             th.Property("date_format", th.StringType),
             th.Property("time_with_ampm", th.BooleanType),
             th.Property("listing_size", th.IntegerType),
@@ -441,7 +452,10 @@ BOOTSTRAP = th.PropertiesList(
             th.Property("cost_enabled", th.BooleanType),
             th.Property("cost_required", th.BooleanType),
             th.Property("commission_base", th.StringType),
-            th.Property("commission_percentage", th.NumberType),
+            # A number in the swagger, a string ("10.0") in recorded responses: either kept.
+            th.Property(
+                "commission_percentage", th.CustomType({"type": ["number", "string", "null"]})
+            ),
         ),
     ),
     th.Property(
@@ -465,7 +479,15 @@ BOOTSTRAP = th.PropertiesList(
     # key -> label map whose keys are account-defined.
     th.Property("call_results", LOOSE_OBJECT),
     th.Property("call_results_order", th.ArrayType(th.StringType)),
-    th.Property("next_action_dates", th.ArrayType(th.StringType)),
+    # Quick date options: [{"number": 1, "period": "days"}, ...] (swagger Bootstrap).
+    th.Property(
+        "next_action_dates",
+        th.ArrayType(
+            th.ObjectType(
+                th.Property("number", th.IntegerType), th.Property("period", th.StringType)
+            )
+        ),
+    ),
     th.Property(
         "predefined_actions",
         th.ArrayType(

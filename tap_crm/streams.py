@@ -10,6 +10,7 @@ import typing as t
 from tap_common.timestamps import parse_datetime, unix_seconds
 from tap_crm import schemas
 from tap_crm.client import CRMStream, SingleObjectCRMStream, UnpaginatedCRMStream
+from tap_crm.plain_pages import PlainPagedCRMStream
 from tap_crm.seek import ModifiedSincePaginator, SeekToken
 
 if t.TYPE_CHECKING:
@@ -93,12 +94,19 @@ class NewestFirstStream(CRMStream):
 
 # -- paginated, incremental -------------------------------------------------------------
 
+# "Include contacts owned by other users" (https://github.com/OnePageCRM/swagger,
+# components/parameters/query_team, on GET /contacts); the official Java client sends it on
+# every contacts and deals listing (java-client-wrapper, User.contacts / User.pipeline).
+# Without it a multi-user account lists only the API user's own records.
+WHOLE_TEAM = {"team": "true"}
+
 
 class ContactsStream(ModifiedSinceStream):
     name = "contacts"
     path = "/contacts"
     records_jsonpath = "$.data.contacts[*].contact"
     schema = schemas.CONTACT.to_dict()
+    extra_params = WHOLE_TEAM
 
 
 class ActionsStream(ModifiedSinceStream):
@@ -113,6 +121,7 @@ class DealsStream(ModifiedSinceStream):
     path = "/deals"
     records_jsonpath = "$.data.deals[*].deal"
     schema = schemas.DEAL.to_dict()
+    extra_params = WHOLE_TEAM
 
 
 class NotesStream(ModifiedSinceStream):
@@ -134,6 +143,14 @@ class CallsStream(ModifiedSinceStream):
     path = "/calls"
     records_jsonpath = "$.data.calls[*].call"
     schema = schemas.CALL.to_dict()
+
+    def post_process(self, row: dict, context: Context | None = None) -> dict | None:
+        # ``call_time_int`` (unix seconds) has come as a digit string ("1441288746" in the
+        # official Java client's recorded responses): kept as the integer it spells.
+        value = row.get("call_time_int")
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            row["call_time_int"] = int(value)
+        return row
 
 
 class MeetingsStream(ModifiedSinceStream):
@@ -198,21 +215,22 @@ class LeadSourcesStream(UnpaginatedCRMStream):
     schema = schemas.LEAD_SOURCE.to_dict()
 
 
-class PredefinedActionsStream(UnpaginatedCRMStream):
+# -- paged, maybe without page metadata (see tap_crm.plain_pages) --------------------------
+
+
+class PredefinedActionsStream(PlainPagedCRMStream):
     name = "predefined_actions"
     path = "/predefined_actions"
     records_jsonpath = "$.data.predefined_actions[*].predefined_action"
-    data_is_list = False
     schema = schemas.PREDEFINED_ACTION.to_dict()
 
 
-class PredefinedItemsStream(UnpaginatedCRMStream):
+class PredefinedItemsStream(PlainPagedCRMStream):
     """Items arrive flat (seed, live data) or wrapped in ``predefined_item`` (OpenAPI): both work."""
 
     name = "predefined_items"
     path = "/predefined_items"
     records_jsonpath = "$.data.predefined_items[*]"
-    data_is_list = False
     schema = schemas.PREDEFINED_ITEM.to_dict()
 
     def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
@@ -225,6 +243,13 @@ class BootstrapStream(SingleObjectCRMStream):
     path = "/bootstrap"
     primary_keys = ("user_id",)
     schema = schemas.BOOTSTRAP.to_dict()
+
+    def post_process(self, row: dict, context: Context | None = None) -> dict | None:
+        # ``auth_key`` is the API user's API key (the swagger: "Key used to sign API
+        # requests"): never written anywhere. Null rather than absent, so a merging
+        # target overwrites what an earlier version loaded.
+        row["auth_key"] = None
+        return row
 
 
 STREAM_TYPES: list[type[CRMStream]] = [
