@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 
 from sandbox_api import calltracker_data as data
 from sandbox_api import fake
+from sandbox_api.calltracker_fetch import call_as_listed
 from sandbox_api.http import Request, Response
 from sandbox_api.server import SandboxAPIBase
 
@@ -81,6 +82,12 @@ class CallTrackerAPI(SandboxAPIBase):
             return [data.company(self.records["users"], self.records["numbers"])]
         if stream == "user_availability":
             return [data.availability(u) for u in self.records["users"]]
+        if stream == "webhooks":
+            # The shared secret never leaves the tap: null, and a fingerprint beside it.
+            return [
+                {**w, "token": None, "token_fingerprint": data.fingerprint(w["token"])}
+                for w in self.records["webhooks"]
+            ]
         return self.records[stream]
 
     def add(self, resource: str, **changes: t.Any) -> dict:
@@ -174,7 +181,7 @@ class CallTrackerAPI(SandboxAPIBase):
         else:
             page_rows = rows[(page - 1) * per_page : page * per_page]
             has_next = page * per_page < total
-        items = [self._item(resource, row) for row in page_rows]
+        items = [self._item(resource, row, request) for row in page_rows]
         meta = {
             "count": len(items),
             "total": total,
@@ -228,7 +235,9 @@ class CallTrackerAPI(SandboxAPIBase):
         return cached
 
     @staticmethod
-    def _item(resource: str, row: dict) -> dict:
+    def _item(resource: str, row: dict, request: Request) -> dict:
+        if resource == "calls":
+            return call_as_listed(row, request)
         return data.availability(row) if resource == "user_availability" else row
 
     def _link(self, request: Request, page: int) -> str:

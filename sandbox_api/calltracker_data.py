@@ -7,6 +7,7 @@ tags and contacts; ISO-8601 strings elsewhere, with millis except on users.
 from __future__ import annotations
 
 import functools
+import hashlib
 import random
 import typing as t
 import uuid
@@ -94,6 +95,7 @@ def _messages(r: random.Random, number_id: int) -> Record:
         "voicemail",
         "closed",
         "callback_later",
+        "callback_unavailable",
     ]
     return {
         n: f"https://cdn.example.com/numbers/{number_id}/{n}.mp3" for n in names if r.random() < 0.8
@@ -130,11 +132,13 @@ def _number(i: int, total: int) -> Record:
     r = fake.rng("ct-number", i)
     created = fake.moment(i, total, r)
     number_id = 200 + i
-    return {
+    digits = fake.phone(r)
+    record = {
         "id": number_id,
         "direct_link": f"{BASE}/numbers/{number_id}",
         "name": r.choice(["Support 🇫🇷", "Ventes", "Zentrale", "Sales US", ""]),
-        "digits": fake.phone(r),
+        "digits": digits,
+        "e164_digits": digits.replace(" ", ""),
         "country": r.choice(fake.COUNTRIES),
         "time_zone": r.choice(TIME_ZONES),
         "open": fake.maybe(r, r.random() < 0.5, null=0.3),
@@ -145,6 +149,9 @@ def _number(i: int, total: int) -> Record:
         "messages": _messages(r, number_id),
         "created_at": fake.iso_millis(created.replace(microsecond=r.randrange(0, 1000) * 1000)),
     }
+    if i % 2:  # some accounts send it (undocumented)
+        record["updated_at"] = fake.iso_millis(created + timedelta(days=3))
+    return record
 
 
 def team(i: int, total: int) -> Record:
@@ -189,14 +196,28 @@ def webhook(i: int, total: int) -> Record:
         "custom_name": r.choice(["Webhook", "CRM sync", "Slack → #support"]),
         "url": f"https://hooks.example.com/{i}",
         "active": r.random() < 0.8,
-        "token": fake.object_id("webhook-token", i),  # fake: real tokens are live secrets
+        "token": webhook_token(i),  # fake, but handled as the live secret a real one is
         "events": r.sample(EVENTS, r.randrange(0, 4)) + ([None] if i % 6 == 5 else []),
     }
 
 
+def fingerprint(token: str) -> str:
+    """What the tap emits instead of a token: 12 hex digits of its SHA-256."""
+    return hashlib.sha256(token.encode()).hexdigest()[:12]
+
+
+def webhook_token(i: int) -> str:
+    return f"whsec-{fake.object_id('webhook-token', i)}"
+
+
 def _labelled(r: random.Random, make: t.Callable[[], str], base_id: int) -> list:
+    # Ids are integers in the API reference, "any" in one client: some are strings here.
     items: list = [
-        {"id": base_id + n, "label": r.choice(["Work", "Mobile", "Bureau", None]), "value": make()}
+        {
+            "id": base_id + n if (base_id + n) % 4 else str(base_id + n),
+            "label": r.choice(["Work", "Mobile", "Bureau", None]),
+            "value": make(),
+        }
         for n in range(r.randrange(0, 3))
     ]
     if r.random() < 0.05:
@@ -248,6 +269,9 @@ def call(i: int, total: int) -> Record:
         "asset": fake.maybe(r, f"https://assets.example.com/calls/{call_id}", null=0.5),
         "recording": fake.maybe(r, f"https://rec.example.com/{call_id}.mp3", null=0.6),
         "voicemail": None if answered else fake.maybe(r, f"https://vm.example.com/{call_id}.mp3"),
+        # Sent only with fetch_short_urls=true (calltracker.py strips them otherwise).
+        "recording_short_url": f"https://short.example.com/r{call_id}" if answered else None,
+        "voicemail_short_url": None if answered else f"https://short.example.com/v{call_id}",
         "archived": fake.maybe(r, r.random() < 0.1, null=0.3),
         "cost": fake.maybe(r, f"{r.randrange(0, 500) / 100:.2f}", null=0.5),
         "pricing_type": fake.maybe(r, r.choice(["regular", "premium"]), null=0.5),
@@ -263,7 +287,13 @@ def call(i: int, total: int) -> Record:
         "tags": [call_tag(r, i, n, started) for n in range(r.randrange(0, 3))]
         + ([None] if i % 11 == 10 else []),
         "participants": _participants(r) if r.random() < 0.1 else [],
-        "ivr_options_selected": [],
+        # Sent only with fetch_call_timeline=true; elements undocumented, kept whole.
+        "ivr_options_selected": [
+            {"branch": r.choice(["Ventes", "Support"]), "key": str(n + 1), "position": n}
+            for n in range(r.randrange(0, 3))
+        ]
+        if inbound
+        else [],
     }
 
 
@@ -287,9 +317,15 @@ def call_tag(r: random.Random, i: int, n: int, after: datetime) -> Record:
 
 def _participants(r: random.Random) -> list[Record]:
     return [
-        {"id": str(100 + r.randrange(USER_COUNT)), "type": "user", "name": "Zoë Müller"},
+        {
+            "id": str(100 + r.randrange(USER_COUNT)),
+            "direct_link": f"{BASE}/users/100",
+            "type": "user",
+            "name": "Zoë Müller",
+        },
         {"type": "external", "phone_number": fake.phone(r)},
-        {"id": "5000001", "type": "contact", "name": "José García", "phone_number": fake.phone(r)},
+        # An integer id, as another client types it.
+        {"id": 5000001, "type": "contact", "name": "José García", "phone_number": fake.phone(r)},
     ]
 
 

@@ -11,6 +11,9 @@ from singer_sdk import typing as th
 
 ID = th.Property("id", th.IntegerType, required=True)
 CREATED_AT = th.Property("created_at", th.DateTimeType)
+# An id that clients disagree about: an integer in one, a string in another. Both are kept
+# as sent (these ids sit inside JSON columns, so a warehouse column type does not change).
+INTEGER_OR_STRING = th.CustomType({"type": ["integer", "string", "null"]})
 
 
 USER_PROPERTIES = (
@@ -45,6 +48,7 @@ NUMBER_MESSAGES = th.ObjectType(
             "voicemail",
             "closed",
             "callback_later",
+            "callback_unavailable",
         )
     )
 )
@@ -53,6 +57,7 @@ NUMBER_PROPERTIES = (
     th.Property("direct_link", th.StringType),
     th.Property("name", th.StringType),
     th.Property("digits", th.StringType),
+    th.Property("e164_digits", th.StringType),
     th.Property("country", th.StringType),
     th.Property("time_zone", th.StringType),
     th.Property("open", th.BooleanType),
@@ -62,6 +67,7 @@ NUMBER_PROPERTIES = (
     th.Property("priority", th.IntegerType),
     th.Property("messages", NUMBER_MESSAGES),
     CREATED_AT,
+    th.Property("updated_at", th.DateTimeType),
 )
 NUMBER = th.ObjectType(*NUMBER_PROPERTIES, nullable=True)
 
@@ -74,7 +80,7 @@ TEAM_PROPERTIES = (
 TEAM = th.ObjectType(*TEAM_PROPERTIES, nullable=True)
 
 LABELLED_VALUE = th.ObjectType(
-    th.Property("id", th.IntegerType),
+    th.Property("id", INTEGER_OR_STRING),
     th.Property("label", th.StringType),
     th.Property("value", th.StringType),
     nullable=True,
@@ -110,7 +116,8 @@ CALL_TAG = th.ObjectType(
     nullable=True,
 )
 PARTICIPANT = th.ObjectType(
-    th.Property("id", th.StringType),
+    th.Property("id", INTEGER_OR_STRING),
+    th.Property("direct_link", th.StringType),
     th.Property("type", th.StringType),
     th.Property("name", th.StringType),
     th.Property("phone_number", th.StringType),
@@ -203,6 +210,15 @@ WEBHOOK = th.PropertiesList(
     th.Property("custom_name", th.StringType),
     th.Property("url", th.StringType),
     th.Property("active", th.BooleanType),
-    th.Property("token", th.StringType),
+    th.Property(
+        "token",
+        th.StringType,
+        description="Always null: the shared secret is never emitted (it was before 0.2.0).",
+    ),
+    th.Property(
+        "token_fingerprint",
+        th.StringType,
+        description="First 12 hex digits of the token's SHA-256: tells tokens apart.",
+    ),
     th.Property("events", th.ArrayType(th.StringType(nullable=True))),
 )

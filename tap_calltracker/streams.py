@@ -5,6 +5,7 @@ Behaviour shared by several streams lives in the base classes below and in ``cli
 
 from __future__ import annotations
 
+import hashlib
 import typing as t
 from datetime import datetime, timedelta
 
@@ -21,6 +22,8 @@ if t.TYPE_CHECKING:
 
 # Timestamps of a user embedded in another object.
 USER_TIMESTAMPS = ("created_at",)
+# Of a number (``updated_at`` is sent by some accounts, not documented).
+NUMBER_TIMESTAMPS = ("created_at", "updated_at")
 
 
 def nested(prefix: str, fields: tuple[str, ...] = USER_TIMESTAMPS) -> tuple[str, ...]:
@@ -55,6 +58,12 @@ class CreatedSinceStream(CallTrackerStream):
         return unix_seconds(start)
 
 
+# List parameters that fill call fields otherwise left empty (https://developer.aircall.io/
+# api-references/#list-all-calls): ``contact``; ``recording_short_url`` and
+# ``voicemail_short_url``; ``ivr_options_selected``. Each is a setting, on by default.
+FETCH_FLAGS = ("fetch_contact", "fetch_short_urls", "fetch_call_timeline")
+
+
 class CallsStream(CreatedSinceStream):
     """Calls, by ``started_at``, re-reading ``calls_lookback_days`` before the bookmark.
 
@@ -81,10 +90,15 @@ class CallsStream(CreatedSinceStream):
         *nested("assigned_to"),
         *nested("transferred_by"),
         *nested("transferred_to"),
-        *nested("number"),
+        *nested("number", NUMBER_TIMESTAMPS),
         "teams[].created_at",
         *nested("contact", ("created_at", "updated_at")),
     )
+
+    def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
+        params = super().get_url_params(context, next_page_token)
+        params.update({flag: "true" for flag in FETCH_FLAGS if self.config.get(flag, True)})
+        return params
 
     def window_start(self, start: datetime) -> int:
         if not self.stream_state.get("replication_key_value"):
@@ -162,36 +176,36 @@ class ContactsStream(CallTrackerStream):
         return page._replace(has_next=page.has_next and not reached_old)
 
 
-class UsersStream(CreatedSinceStream):
-    """Paginated, although the seed document reads only its first page (20 users)."""
+# -- full table: small lists whose records change after creation ---------------------------
+#
+# A user renamed, a number reassigned, a team changed: nothing the API filters on (creation
+# time) says so, so these are read whole on every run, whatever start_date says (calls
+# still point at users and numbers created before it).
 
+
+class UsersStream(CallTrackerStream):
     name = "users"
     path = "/users"
+    windowed = True  # from/to past the 10,000-item cap
+    ordering: t.ClassVar[dict[str, str]] = {"order": "asc"}
     schema = schemas.USER_RECORD.to_dict()
-    timestamp_fields = ("created_at", *nested("numbers[]"))
+    timestamp_fields = ("created_at", *nested("numbers[]", NUMBER_TIMESTAMPS))
 
 
-class NumbersStream(CreatedSinceStream):
+class NumbersStream(CallTrackerStream):
     name = "numbers"
     path = "/numbers"
+    windowed = True
+    ordering: t.ClassVar[dict[str, str]] = {"order": "asc"}
     schema = schemas.NUMBER_RECORD.to_dict()
-    timestamp_fields = ("created_at", *nested("users[]"))
+    timestamp_fields = (*NUMBER_TIMESTAMPS, *nested("users[]"))
 
 
 class TeamsStream(CallTrackerStream):
-    """Incremental on ``created_at`` without a server filter: older teams are dropped here."""
-
     name = "teams"
     path = "/teams"
-    replication_key = "created_at"
     schema = schemas.TEAM_RECORD.to_dict()
     timestamp_fields = ("created_at", *nested("users[]"))
-
-    def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
-        since = self.get_starting_timestamp(self.context)
-        for record in super().parse_response(response):
-            if at_or_after(record.get("created_at"), since):
-                yield record
 
 
 class UserAvailabilityStream(CallTrackerStream):
@@ -218,6 +232,22 @@ class WebhooksStream(CallTrackerStream):
     primary_keys = ("webhook_id",)
     schema = schemas.WEBHOOK.to_dict()
     timestamp_fields = ("created_at",)
+
+    def post_process(self, row: dict, context: Context | None = None) -> dict | None:
+        # ``token`` is a live shared secret (it authenticates the webhook's calls): never
+        # emitted. Null rather than absent, so a merging target overwrites what an earlier
+        # version loaded; a short SHA-256 fingerprint tells tokens apart instead.
+        token = row.get("token")
+        row["token"] = None
+        row["token_fingerprint"] = token_fingerprint(token)
+        return super().post_process(row, context)
+
+
+def token_fingerprint(token: t.Any) -> str | None:
+    """First 12 hex digits of the token's SHA-256: tells tokens apart, reveals none."""
+    if token in {None, ""}:
+        return None
+    return hashlib.sha256(str(token).encode()).hexdigest()[:12]
 
 
 class CompanyStream(SingleObjectStream):

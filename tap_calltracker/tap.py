@@ -11,6 +11,39 @@ from tap_common.tap import APITap
 DEFAULT_API_URL = "https://api.aircall.io/v1"
 MAX_PAGE_SIZE = 50
 
+# What each ``fetch_*`` flag of the calls list adds to every call (https://developer.aircall.io/
+# api-references/#list-all-calls). Without the flag the API leaves those fields empty.
+FETCH_SETTINGS = [
+    th.Property(
+        "fetch_contact",
+        th.BooleanType,
+        default=True,
+        description=(
+            "Send fetch_contact=true on calls: each call's 'contact' holds the caller's "
+            "contact (name, company, phone numbers, emails). Off: 'contact' is null."
+        ),
+    ),
+    th.Property(
+        "fetch_short_urls",
+        th.BooleanType,
+        default=True,
+        description=(
+            "Send fetch_short_urls=true on calls: 'recording_short_url' and "
+            "'voicemail_short_url', links that outlive the hour 'recording' and "
+            "'voicemail' last. Off: both are null."
+        ),
+    ),
+    th.Property(
+        "fetch_call_timeline",
+        th.BooleanType,
+        default=True,
+        description=(
+            "Send fetch_call_timeline=true on calls: 'ivr_options_selected', the IVR "
+            "branches the caller chose. Off: it is null."
+        ),
+    ),
+]
+
 
 class TapCallTracker(APITap):
     """Extracts calls, contacts, users and 6 more streams from the call-analytics API v1."""
@@ -35,6 +68,7 @@ class TapCallTracker(APITap):
                 "than this many days after it started is not re-emitted."
             ),
         ),
+        *FETCH_SETTINGS,
     ).to_dict()
 
 

@@ -30,7 +30,9 @@ if t.TYPE_CHECKING:
 
 
 def has_page_metadata(data: t.Any) -> bool:
-    return isinstance(data, dict) and all(isinstance(data.get(k), int) for k in ("page", "max_page"))
+    return isinstance(data, dict) and all(
+        isinstance(data.get(k), int) for k in ("page", "max_page")
+    )
 
 
 class PlainPagePaginator(GuardedPageNumberPaginator):
