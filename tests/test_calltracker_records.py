@@ -41,9 +41,7 @@ def test_users_numbers_teams_are_read_whole_and_changes_arrive(make_sandbox):
     assert "Équipe renommée" in {r["name"] for r in second.records["teams"]}
 
 
-@pytest.mark.parametrize(
-    "switches", list(itertools.product([True, False], repeat=3)), ids=str
-)
+@pytest.mark.parametrize("switches", list(itertools.product([True, False], repeat=3)), ids=str)
 def test_each_fetch_flag_is_sent_by_default_and_can_be_turned_off(make_sandbox, switches):
     api = CallTrackerAPI(size=40)
     sandbox = make_sandbox(calltracker_api=api)
