@@ -94,6 +94,7 @@ def test_meltano_yml_declares_every_tap_setting_like_the_tap(tap_case):
             "string": "date_iso8601" if spec.get("format") == "date-time" else "string",
             "integer": "integer",
             "number": "decimal",
+            "boolean": "boolean",
         }[types.pop()]
         assert setting.get("kind") == kind, name
         assert bool(setting.get("sensitive")) == bool(spec.get("secret")), name
