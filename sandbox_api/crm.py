@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 
 from sandbox_api import crm_data, fake
 from sandbox_api.http import Request, Response
+from sandbox_api.oddities import Oddities
 from sandbox_api.server import SandboxAPIBase
 
 USERNAME = "5aba31ea9007ba0f570c92d4"
@@ -87,6 +88,7 @@ class CRMAPI(SandboxAPIBase):
             self.records[resource] = [generate(i, count) for i in range(count)]
         self._next_index = {name: len(rows) for name, rows in self.records.items()}
         self._index: dict[tuple[str, str | None], tuple[list[dict], list[datetime]]] = {}
+        self.oddities = Oddities()  # odd values served in chosen records (off: empty)
 
     # -- what tests use to change data between runs --------------------------------
 
@@ -246,7 +248,7 @@ class CRMAPI(SandboxAPIBase):
         return self._index[key]
 
     def _item(self, resource: str, wrapper: str, row: dict) -> dict:
-        item: dict[str, t.Any] = {wrapper: row}
+        item: dict[str, t.Any] = {wrapper: self.oddities.apply(row)}
         if resource == "contacts":
             # Siblings the record selector leaves out (A.2).
             item.update(
