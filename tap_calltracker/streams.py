@@ -19,6 +19,7 @@ if t.TYPE_CHECKING:
 
     from tap_common.paging import PageInfo
 
+
 def at_or_after(value: t.Any, start: datetime | None) -> bool:
     """Whether a raw API timestamp (unix seconds or ISO text) is at or after ``start``."""
     instant = None if start is None else to_instant(value)
@@ -59,6 +60,7 @@ class CallsStream(CreatedSinceStream):
     path = "/calls"
     replication_key = "started_at"
     schema = schemas.CALL.to_dict()
+
     def window_start(self, start: datetime) -> int:
         if not self.stream_state.get("replication_key_value"):
             return unix_seconds(start)  # first run: start_date as given

@@ -99,7 +99,8 @@ class InstantBookmarks:
         if not stream.is_sorted or stream.state_partitioning_keys is not None:
             # As the SDK: an unsorted stream's bookmark is promoted when it completes.
             state = state.setdefault(
-                PROGRESS_MARKERS, {PROGRESS_MARKER_NOTE: "Progress is not resumable if interrupted."}
+                PROGRESS_MARKERS,
+                {PROGRESS_MARKER_NOTE: "Progress is not resumable if interrupted."},
             )
         old = to_instant(state.get("replication_key_value"))
         if old is not None and instant <= old:
