@@ -22,6 +22,7 @@ of the SDK's own signpost (``isoformat(timespec="microseconds")`` in UTC):
 from __future__ import annotations
 
 import typing as t
+from datetime import datetime
 
 from singer_sdk.helpers._state import PROGRESS_MARKER_NOTE, PROGRESS_MARKERS
 
@@ -73,28 +74,22 @@ class InstantBookmarks:
         self, latest_record: dict, *, context: Context | None = None
     ) -> None:
         stream = t.cast("Stream", self)
-        key = stream.replication_key
-        if (
-            not latest_record
-            or stream.replication_method != "INCREMENTAL"
-            or not key
-            or not stream.is_timestamp_replication_key
-        ):
+        if not latest_record or not self._bookmarks_instants():
             super()._increment_stream_state(latest_record, context=context)  # type: ignore[misc]
             return
         if getattr(self, "is_left_out", lambda _record: False)(latest_record):
             return  # not written: it must not move the bookmark either
-        keys = stream.primary_keys or ()
+        key = t.cast("str", stream.replication_key)
         instant = to_instant(latest_record.get(key))
         if instant is None:
-            self.value_report.bookmark_unreadable(latest_record, keys, key)
+            self.value_report.bookmark_unreadable(latest_record, stream.primary_keys or (), key)
             return
-        signpost = stream.get_replication_key_signpost(context)
-        if signpost is not None and instant > signpost:
+        cap = self._bookmark_cap(context)
+        if cap is not None and instant > cap:
             self.value_report.bookmark_in_future(
-                latest_record, keys, iso_utc(instant), iso_utc(signpost)
+                latest_record, stream.primary_keys or (), iso_utc(instant), iso_utc(cap)
             )
-            instant = signpost
+            instant = cap
         state = stream.get_context_state(context)
         if not stream.is_sorted or stream.state_partitioning_keys is not None:
             # As the SDK: an unsorted stream's bookmark is promoted when it completes.
@@ -102,8 +97,34 @@ class InstantBookmarks:
                 PROGRESS_MARKERS,
                 {PROGRESS_MARKER_NOTE: "Progress is not resumable if interrupted."},
             )
-        old = to_instant(state.get("replication_key_value"))
+        saved = state.get("replication_key_value")
+        last = self.__dict__.get("_last_bookmark")  # (text, instant) this mixin wrote last
+        old = last[1] if last is not None and last[0] == saved else to_instant(saved)
         if old is not None and instant <= old:
             return  # the largest value wins, whatever the order records came in
+        text = iso_utc(instant)
         state["replication_key"] = key
-        state["replication_key_value"] = iso_utc(instant)
+        state["replication_key_value"] = text
+        self.__dict__["_last_bookmark"] = (text, instant)
+
+    def _bookmarks_instants(self) -> bool:
+        """Whether this mixin keeps the bookmark: an incremental stream on a timestamp."""
+        applies = self.__dict__.get("_instant_bookmarks_apply")
+        if applies is None:
+            stream = t.cast("Stream", self)
+            applies = bool(
+                stream.replication_method == "INCREMENTAL"
+                and stream.replication_key
+                and stream.is_timestamp_replication_key
+            )
+            self.__dict__["_instant_bookmarks_apply"] = applies
+        return applies
+
+    def _bookmark_cap(self, context: Context | None) -> datetime | None:
+        """The time the sync started (the SDK's signpost): no bookmark goes past it."""
+        caps: dict = self.__dict__.setdefault("_bookmark_caps", {})
+        cache_key = repr(sorted(context.items())) if context else ""
+        if cache_key not in caps:
+            signpost = t.cast("Stream", self).get_replication_key_signpost(context)
+            caps[cache_key] = signpost if isinstance(signpost, datetime) else None
+        return caps[cache_key]

@@ -156,21 +156,22 @@ def _conform_value(  # noqa: PLR0917 - the hot path: positional on purpose
 ) -> t.Any:
     if value is None or type(value) in prop.plain:
         return value
-    path = name if parent is None else f"{parent}.{name}"
-    if prop.uniform_list or prop.object is not None:
+    convert = prop.convert
+    if convert is not None:  # a scalar property (containers have none)
+        converted = convert(value)
+        if converted is not values.INVALID:
+            return converted
+    elif prop.uniform_list or prop.object is not None:
+        path = name if parent is None else f"{parent}.{name}"
         if prop.uniform_list and isinstance(value, list):
             return _conform_list(value, prop, path, unmapped, problems)
         if prop.object is not None and isinstance(value, dict):
             return prop.object.conform(value, path, unmapped, problems)
         if prop.scalars_too and not isinstance(value, (list, dict)):
             return _conform_primitive_property(value, prop.schema)
-    elif prop.convert is not None:
-        converted = prop.convert(value)
-        if converted is not values.INVALID:
-            return converted
     else:
         return _conform_primitive_property(value, prop.schema)
-    problems.append((path, value))
+    problems.append((name if parent is None else f"{parent}.{name}", value))
     return None
 
 

@@ -62,8 +62,13 @@ def to_iso_utc(value: object) -> str | None:
 # unique per-record timestamps would otherwise fill it and grow memory with the sync.
 @functools.lru_cache(maxsize=1024, typed=True)
 def _iso_utc_cached(value: str | int | Decimal | float) -> str | None:
-    instant = to_instant(value)
-    return None if instant is None else iso_utc(instant)
+    moment = _read(value)
+    if moment is None:
+        return None
+    try:
+        return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    except (OverflowError, ValueError):  # e.g. 0001-01-01T00:00-01:00
+        return None
 
 
 def iso_utc(instant: datetime) -> str:
@@ -112,6 +117,14 @@ def _read(value: object) -> datetime | None:
             return _from_unix(Decimal(text))
         except InvalidOperation:  # pragma: no cover - the pattern only lets numbers through
             return None
+    try:
+        # C-fast for the usual forms (Python 3.11+ reads Z, offsets and fractions); the
+        # pattern below reads the rest, and everything on 3.10.
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        pass
+    else:
+        return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
     match = _ISO.fullmatch(text)
     if match is None:
         return None
@@ -120,6 +133,12 @@ def _read(value: object) -> datetime | None:
 
 def _from_unix(value: int | float | Decimal) -> datetime | None:
     try:
+        if type(value) is int:  # the usual case, without Decimal arithmetic
+            if value == 0:
+                return None
+            if abs(value) >= _MILLISECONDS_FROM:
+                return _EPOCH + timedelta(milliseconds=value)
+            return _EPOCH + timedelta(seconds=value)
         if not math.isfinite(value) or value == 0:  # 0: the APIs' "not set", never 1970
             return None
         number = Decimal(value)
