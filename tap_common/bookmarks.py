@@ -65,6 +65,18 @@ class InstantBookmarks:
                     value,
                 )
             return None
+        cap = self._bookmark_cap(context)
+        if cap is not None and instant > cap and not self.__dict__.get("_warned_future_start"):
+            # Kept (a hand-set bookmark may mean "nothing before this"), but said: one an
+            # earlier version took from a future-dated record holds the stream back.
+            self.__dict__["_warned_future_start"] = True
+            stream.logger.warning(
+                "Stream '%s': the saved bookmark %s is later than now; changes made before "
+                "it are not read. If it came from a record dated in the future, clear this "
+                "stream's state.",
+                stream.name,
+                iso_utc(instant),
+            )
         return iso_utc(instant)
 
     # The SDK's ``_increment_stream_state`` is private, but it is the only place a

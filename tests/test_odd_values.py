@@ -373,3 +373,35 @@ def test_companies_without_modified_at_are_read_whole(make_sandbox):
     }
     second = sync(TapCRM, config, catalog=catalog, state=state)
     assert len(second.records["companies"]) == 15
+
+
+def test_a_saved_bookmark_in_the_future_is_kept_with_a_warning(make_sandbox, caplog):
+    sandbox = make_sandbox(crm_api=CRMAPI(size=5))
+    config = sandbox.crm_config()
+    state = {
+        "bookmarks": {
+            "contacts": {"replication_key": "modified_at", "replication_key_value": 1893456000}
+        }
+    }
+    with caplog.at_level(logging.WARNING):
+        out = sync(
+            TapCRM, config, catalog=catalog_selecting(TapCRM, config, ["contacts"]), state=state
+        )
+    assert out.records == {}
+    assert [r for r in caplog.records if "is later than now" in r.getMessage()]
+
+
+def test_records_out_of_order_in_a_sorted_stream_keep_the_largest_bookmark(make_sandbox):
+    """The SDK raised InvalidStreamSortException; with check_sorted off it kept the last."""
+    api = CRMAPI(size=10)
+    sandbox = make_sandbox(crm_api=api)
+    contacts = sorted(api.records["contacts"], key=lambda r: r["modified_at"])
+    api.oddities.put(contacts[-1], "modified_at", "2020-01-01T00:00:00Z")  # served last, oldest
+    api.oddities.put(contacts[3], "modified_at", contacts[-1]["modified_at"])  # early, newest
+    config = sandbox.crm_config()
+
+    out = sync(TapCRM, config, catalog=catalog_selecting(TapCRM, config, ["contacts"]))
+
+    assert len(out.records["contacts"]) == 10
+    mark = out.final_state["bookmarks"]["contacts"]["replication_key_value"]
+    assert mark == written(crm_instant(contacts[-1]["modified_at"]))
