@@ -1,17 +1,25 @@
-"""The SDK's recursive record conformance, with the schema analysed once instead of per value.
+"""The SDK's recursive record conformance, with the schema analysed once instead of per value,
+and a rule for every value that does not fit its schema.
 
 ``singer_sdk.helpers._typing._conform_record_data_types`` re-derives, for every value of
 every record, what the schema says (is it a uniform list? an object with properties? an
 exclusively boolean type?): a third of the tap's CPU time. ``SchemaConformer`` derives
-that once per property and applies the same rules, so the output is the same record
+that once per property. For values that fit their schema the output is the SDK's
 (``tests/test_conform.py`` checks it against the SDK on every stream of both taps):
 
 * properties missing from the schema are dropped (kept where ``additionalProperties``)
   and named once in a warning;
 * objects with ``properties`` and uniform lists are conformed recursively;
-* values JSON can hold (str, int, bool, None) pass unchanged, except that an exclusively
-  boolean property becomes ``value != 0``; anything else (floats, Decimals, datetimes,
-  bytes) goes through the SDK's own ``_conform_primitive_property``.
+* values JSON can hold pass unchanged when their type is declared; floats and Decimals
+  go through the SDK's ``_conform_primitive_property`` (NaN and infinities become null).
+
+Where the SDK lets a value through that does not fit (``"false"`` in a boolean field
+became ``true``), a property declaring one type converts it (``tap_common.values``):
+booleans from ``"true"``/``"false"``/``"1"``/``"0"``, numbers from numeric text, text
+from numbers, ``date-time`` and ``date`` from every timestamp form
+(``tap_common.timestamps``). A value that cannot be converted is written as null and
+reported by the stream (``tap_common.value_report``), never raised: one odd value must
+not stop a sync.
 """
 
 from __future__ import annotations
