@@ -9,7 +9,10 @@ one warning, and the bookmark where the readable values put it.
 
 from __future__ import annotations
 
+import json
 import logging
+import subprocess
+import sys
 from datetime import datetime, timezone
 
 import jsonschema
@@ -405,3 +408,48 @@ def test_records_out_of_order_in_a_sorted_stream_keep_the_largest_bookmark(make_
     assert len(out.records["contacts"]) == 10
     mark = out.final_state["bookmarks"]["contacts"]["replication_key_value"]
     assert mark == written(crm_instant(contacts[-1]["modified_at"]))
+
+
+@pytest.mark.parametrize("tap", ["crm", "calltracker"])
+def test_the_cli_exits_0_with_every_record_and_valid_utf8_despite_odd_values(
+    make_sandbox, tmp_path, tap
+):
+    """The real CLI writes bytes to stdout (msgspec): where the lone surrogate used to raise."""
+    api = CRMAPI(size=10) if tap == "crm" else CallTrackerAPI(size=10)
+    sandbox = make_sandbox(**{f"{tap}_api": api})
+    stream, text_field, flag, stamp = (
+        ("contacts", "first_name", "starred", "modified_at")
+        if tap == "crm"
+        else ("calls", "raw_digits", "archived", "started_at")
+    )
+    rows = api.records[stream]
+    api.oddities.put(rows[1], text_field, ODD_VALUES["lone_surrogate"])
+    api.oddities.put(rows[2], flag, "false")
+    api.oddities.put(rows[3], stamp, ODD_VALUES["zero_date"])
+    api.oddities.put(rows[4], stamp, ODD_VALUES["unix_millis"])
+    api.oddities.put(rows[5], "id", None)
+    config = sandbox.crm_config() if tap == "crm" else sandbox.calltracker_config()
+    config_file = tmp_path / "config.json"
+    config_file.write_text(json.dumps(config))
+    tap_class = TapCRM if tap == "crm" else TapCallTracker
+    catalog_file = tmp_path / "catalog.json"
+    catalog_file.write_text(json.dumps(catalog_selecting(tap_class, config, [stream])))
+
+    result = subprocess.run(
+        [sys.executable, "-m", f"tap_{tap}.tap", "--config", str(config_file),
+         "--catalog", str(catalog_file)],
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr.decode(errors="replace")[-2000:]
+    out = SingerOutput.parse(result.stdout.decode("utf-8"))  # strict: raises if not UTF-8
+    assert len(out.records[stream]) == 9  # all but the one without a key
+    assert_valid(out, stream)
+    by_id = {r["id"]: r for r in out.records[stream]}
+    assert by_id[rows[1]["id"]][text_field] == "x\ufffdy"
+    assert by_id[rows[2]["id"]][flag] is False
+    assert by_id[rows[3]["id"]][stamp] is None
+    assert by_id[rows[4]["id"]][stamp] == AS_DATE_TIME["unix_millis"]
+    assert b"without a usable primary key" in result.stderr
