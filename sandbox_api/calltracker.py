@@ -13,6 +13,7 @@ from sandbox_api import calltracker_data as data
 from sandbox_api import fake
 from sandbox_api.calltracker_fetch import call_as_listed
 from sandbox_api.http import Request, Response
+from sandbox_api.oddities import Oddities
 from sandbox_api.server import SandboxAPIBase
 
 API_ID = "ct-sandbox-api-id"
@@ -73,6 +74,7 @@ class CallTrackerAPI(SandboxAPIBase):
             self.records[resource] = [generate(i, count) for i in range(count)]
         self._next_index = {name: len(rows) for name, rows in self.records.items()}
         self._index: dict[tuple[str, bool], tuple[list[dict], list[int]]] = {}
+        self.oddities = Oddities()  # odd values served in chosen records (off: empty)
 
     # -- what tests use ------------------------------------------------------------
 
@@ -181,7 +183,7 @@ class CallTrackerAPI(SandboxAPIBase):
         else:
             page_rows = rows[(page - 1) * per_page : page * per_page]
             has_next = page * per_page < total
-        items = [self._item(resource, row, request) for row in page_rows]
+        items = [self._item(resource, self.oddities.apply(row), request) for row in page_rows]
         meta = {
             "count": len(items),
             "total": total,

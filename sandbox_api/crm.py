@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from sandbox_api import crm_data, fake
 from sandbox_api.crm_lists import CRMListSwitches
 from sandbox_api.http import Request, Response
+from sandbox_api.oddities import Oddities
 from sandbox_api.server import SandboxAPIBase
 
 USERNAME = crm_data.API_USER_ID
@@ -95,6 +96,7 @@ class CRMAPI(SandboxAPIBase):
             self.records[resource] = [generate(i, count) for i in range(count)]
         self._next_index = {name: len(rows) for name, rows in self.records.items()}
         self._index: dict[tuple[str, str | None], tuple[list[dict], list[datetime]]] = {}
+        self.oddities = Oddities()  # odd values served in chosen records (off: empty)
 
     # -- what tests use to change data between runs --------------------------------
 
@@ -255,7 +257,7 @@ class CRMAPI(SandboxAPIBase):
         return self._index[key]
 
     def _item(self, resource: str, wrapper: str, row: dict) -> dict:
-        item: dict[str, t.Any] = {wrapper: row}
+        item: dict[str, t.Any] = {wrapper: self.oddities.apply(row)}
         if resource == "contacts":
             # Siblings the record selector leaves out (A.2).
             item.update(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import typing as t
-from functools import cached_property
 
 from singer_sdk.helpers.jsonpath import extract_jsonpath
 
@@ -14,7 +13,6 @@ from tap_common.client import APIStream, ensure, retry_after_seconds
 from tap_common.pacing import Budget
 from tap_common.paging import PageInfo
 from tap_common.responses import api_path, json_body
-from tap_common.timestamps import to_iso_utc
 
 if t.TYPE_CHECKING:
     import requests
@@ -38,8 +36,6 @@ class CallTrackerStream(APIStream):
     split_lazily: t.ClassVar[bool] = False
     # Query parameters fixed for this endpoint (sort order).
     ordering: t.ClassVar[dict[str, str]] = {}
-    # Dotted paths of timestamps to convert to ISO-8601 UTC; ``[]`` walks an array.
-    timestamp_fields: t.ClassVar[tuple[str, ...]] = ()
 
     @property
     def items_key(self) -> str:
@@ -113,15 +109,6 @@ class CallTrackerStream(APIStream):
             return
         yield from extract_jsonpath(self.records_jsonpath, json_body(response))
 
-    @cached_property
-    def timestamps(self) -> TimestampConverter:
-        return TimestampConverter(self.timestamp_fields)
-
-    def post_process(self, row: dict, context: Context | None = None) -> dict | None:
-        """Every timestamp as ISO-8601 UTC, whether the API sent unix seconds or ISO text."""
-        self.timestamps.convert(row)
-        return row
-
     # -- rate limits and errors ----------------------------------------------------------
 
     def read_budget(self, response: requests.Response) -> Budget | None:
@@ -180,53 +167,6 @@ class SingleObjectStream(CallTrackerStream):
             isinstance(body, dict) and isinstance(body.get(self.items_key), dict),
             f"{api_path(response)}: expected '{self.items_key}' to be one object.",
         )
-
-
-class TimestampConverter:
-    """Converts a record's timestamps in place, at dotted paths (``[]`` walks an array).
-
-    The paths are compiled once into a tree, so each record is walked once, along the
-    branches that hold timestamps only; null values and null array elements are skipped.
-    """
-
-    def __init__(self, paths: t.Iterable[str]) -> None:
-        tree: dict = {}
-        for path in paths:
-            node = tree
-            *parents, leaf = path.split(".")
-            for part in parents:
-                node = node.setdefault(part, {})
-            node[leaf] = None
-        self._steps = _compile(tree)
-
-    def convert(self, record: dict) -> None:
-        _walk(record, self._steps)
-
-
-# One step: (key, walks an array, steps below it or None for a timestamp).
-_Step = tuple[str, bool, "tuple[_Step, ...] | None"]
-
-
-def _compile(tree: dict) -> tuple[_Step, ...]:
-    return tuple(
-        (key.removesuffix("[]"), key.endswith("[]"), None if sub is None else _compile(sub))
-        for key, sub in tree.items()
-    )
-
-
-def _walk(node: dict, steps: tuple[_Step, ...]) -> None:
-    for key, is_array, below in steps:
-        value = node.get(key)
-        if value is None:
-            continue
-        if below is None:
-            node[key] = [to_iso_utc(v) for v in value] if is_array else to_iso_utc(value)
-        elif is_array:
-            for item in value:
-                if isinstance(item, dict):
-                    _walk(item, below)
-        elif isinstance(value, dict):
-            _walk(value, below)
 
 
 def _int_or_none(value: str | None) -> int | None:

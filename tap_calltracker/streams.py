@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from tap_calltracker import schemas
 from tap_calltracker.client import CallTrackerStream, SingleObjectStream
 from tap_calltracker.pagination import Window, WindowedPaginator
-from tap_common.timestamps import parse_datetime, to_iso_utc, unix_seconds
+from tap_common.timestamps import parse_datetime, to_instant, unix_seconds
 
 if t.TYPE_CHECKING:
     import requests
@@ -20,21 +20,11 @@ if t.TYPE_CHECKING:
 
     from tap_common.paging import PageInfo
 
-# Timestamps of a user embedded in another object.
-USER_TIMESTAMPS = ("created_at",)
-# Of a number (``updated_at`` is sent by some accounts, not documented).
-NUMBER_TIMESTAMPS = ("created_at", "updated_at")
-
-
-def nested(prefix: str, fields: tuple[str, ...] = USER_TIMESTAMPS) -> tuple[str, ...]:
-    return tuple(f"{prefix}.{name}" for name in fields)
-
 
 def at_or_after(value: t.Any, start: datetime | None) -> bool:
     """Whether a raw API timestamp (unix seconds or ISO text) is at or after ``start``."""
-    if start is None or value in {None, ""}:
-        return True
-    return parse_datetime(to_iso_utc(value)) >= start  # type: ignore[arg-type]
+    instant = None if start is None else to_instant(value)
+    return instant is None or instant >= start
 
 
 class CreatedSinceStream(CallTrackerStream):
@@ -70,30 +60,13 @@ class CallsStream(CreatedSinceStream):
     Calls change after they start (status, tags, comments, assignment) but ``from``
     filters on start time only, so later changes are caught by re-reading a lookback
     window. Those re-read calls start before the bookmark; they are emitted but do not
-    move it, so the bookmark never goes backwards (and the SDK's sort check, which
-    compares with the bookmark, stays on for everything after it).
+    move it: the bookmark keeps the largest value seen (``tap_common.bookmarks``).
     """
 
     name = "calls"
     path = "/calls"
     replication_key = "started_at"
     schema = schemas.CALL.to_dict()
-    timestamp_fields = (
-        "started_at",
-        "answered_at",
-        "ended_at",
-        "comments[].posted_at",
-        *nested("comments[].posted_by"),
-        "tags[].created_at",
-        *nested("tags[].tagged_by"),
-        *nested("user"),
-        *nested("assigned_to"),
-        *nested("transferred_by"),
-        *nested("transferred_to"),
-        *nested("number", NUMBER_TIMESTAMPS),
-        "teams[].created_at",
-        *nested("contact", ("created_at", "updated_at")),
-    )
 
     def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
         params = super().get_url_params(context, next_page_token)
@@ -109,15 +82,6 @@ class CallsStream(CreatedSinceStream):
         if earliest:
             since = max(since, parse_datetime(str(earliest)))
         return unix_seconds(since)
-
-    def _increment_stream_state(
-        self, latest_record: dict, *, context: Context | None = None
-    ) -> None:
-        mark = self.get_context_state(context).get("replication_key_value")
-        value = latest_record.get(self.replication_key)
-        if mark and value and parse_datetime(value) < parse_datetime(mark):
-            return  # a lookback record: already behind the bookmark
-        super()._increment_stream_state(latest_record, context=context)
 
 
 class ContactsStream(CallTrackerStream):
@@ -137,7 +101,6 @@ class ContactsStream(CallTrackerStream):
     replication_key = "updated_at"
     windowed = True
     schema = schemas.CONTACT_RECORD.to_dict()
-    timestamp_fields = ("created_at", "updated_at")
 
     def _since(self) -> datetime | None:
         return self.get_starting_timestamp(self.context)
@@ -189,7 +152,6 @@ class UsersStream(CallTrackerStream):
     windowed = True  # from/to past the 10,000-item cap
     ordering: t.ClassVar[dict[str, str]] = {"order": "asc"}
     schema = schemas.USER_RECORD.to_dict()
-    timestamp_fields = ("created_at", *nested("numbers[]", NUMBER_TIMESTAMPS))
 
 
 class NumbersStream(CallTrackerStream):
@@ -198,14 +160,12 @@ class NumbersStream(CallTrackerStream):
     windowed = True
     ordering: t.ClassVar[dict[str, str]] = {"order": "asc"}
     schema = schemas.NUMBER_RECORD.to_dict()
-    timestamp_fields = (*NUMBER_TIMESTAMPS, *nested("users[]"))
 
 
 class TeamsStream(CallTrackerStream):
     name = "teams"
     path = "/teams"
     schema = schemas.TEAM_RECORD.to_dict()
-    timestamp_fields = ("created_at", *nested("users[]"))
 
 
 class UserAvailabilityStream(CallTrackerStream):
@@ -231,7 +191,6 @@ class WebhooksStream(CallTrackerStream):
     path = "/webhooks"
     primary_keys = ("webhook_id",)
     schema = schemas.WEBHOOK.to_dict()
-    timestamp_fields = ("created_at",)
 
     def post_process(self, row: dict, context: Context | None = None) -> dict | None:
         # ``token`` is a live shared secret (it authenticates the webhook's calls): never

@@ -21,6 +21,7 @@ from singer_sdk.exceptions import FatalAPIError, RetriableAPIError, SyncLifecycl
 from singer_sdk.helpers.jsonpath import extract_jsonpath
 
 from tap_common import pacing
+from tap_common.bookmarks import InstantBookmarks
 from tap_common.conform import FastConformStream
 from tap_common.errors import (
     AuthenticationError,
@@ -50,7 +51,7 @@ RETRIED_ERRORS = (
 EXPLAINED_FAILURES = (FatalAPIError, RetriableAPIError, requests.RequestException)
 
 
-class APIStream(FastConformStream, RESTStream):
+class APIStream(InstantBookmarks, FastConformStream, RESTStream):
     """Base of every stream of both taps."""
 
     # Names of the credential settings (basic auth user and password).

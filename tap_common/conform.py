@@ -1,17 +1,25 @@
-"""The SDK's recursive record conformance, with the schema analysed once instead of per value.
+"""The SDK's recursive record conformance, with the schema analysed once instead of per value,
+and a rule for every value that does not fit its schema.
 
 ``singer_sdk.helpers._typing._conform_record_data_types`` re-derives, for every value of
 every record, what the schema says (is it a uniform list? an object with properties? an
 exclusively boolean type?): a third of the tap's CPU time. ``SchemaConformer`` derives
-that once per property and applies the same rules, so the output is the same record
+that once per property. For values that fit their schema the output is the SDK's
 (``tests/test_conform.py`` checks it against the SDK on every stream of both taps):
 
 * properties missing from the schema are dropped (kept where ``additionalProperties``)
   and named once in a warning;
 * objects with ``properties`` and uniform lists are conformed recursively;
-* values JSON can hold (str, int, bool, None) pass unchanged, except that an exclusively
-  boolean property becomes ``value != 0``; anything else (floats, Decimals, datetimes,
-  bytes) goes through the SDK's own ``_conform_primitive_property``.
+* values JSON can hold pass unchanged when their type is declared; floats and Decimals
+  go through the SDK's ``_conform_primitive_property`` (NaN and infinities become null).
+
+Where the SDK lets a value through that does not fit (``"false"`` in a boolean field
+became ``true``), a property declaring one type converts it (``tap_common.values``):
+booleans from ``"true"``/``"false"``/``"1"``/``"0"``, numbers from numeric text, text
+from numbers, ``date-time`` and ``date`` from every timestamp form
+(``tap_common.timestamps``). A value that cannot be converted is written as null and
+reported by the stream (``tap_common.value_report``), never raised: one odd value must
+not stop a sync.
 """
 
 from __future__ import annotations
@@ -30,26 +38,80 @@ from singer_sdk.helpers._typing import (
 from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers.conform import TypeConformanceLevel
 
+from tap_common import values
+from tap_common.value_report import ValueReport
+
 if t.TYPE_CHECKING:
     import logging
 
     from singer_sdk import Stream
+    from singer_sdk.helpers.types import Context
 
 # Types json.loads produces that the SDK leaves as they are (floats and Decimals are not:
 # NaN and infinities become None there).
 _PLAIN = (str, int, bool, type(None))
+_NO_TYPES: frozenset[type] = frozenset()
+
+# A value that does not fit its property: (dotted path, the value as sent).
+Problem = tuple[str, t.Any]
+
+
+def _types(schema: dict) -> set[str]:
+    declared = schema.get("type")
+    if declared is None:
+        return set()
+    return {declared} if isinstance(declared, str) else set(declared)
+
+
+def _converter(schema: dict) -> tuple[frozenset[type], t.Callable[[t.Any], t.Any] | None]:
+    """(Python types that pass unchanged, converter for any other non-null value).
+
+    Only a property declaring one kind of value (plus null) is converted; a property
+    declaring several (``["string", "integer"]``), or none, takes values as the SDK does.
+    """
+    kinds = _types(schema) - {"null"}
+    fmt = schema.get("format")
+    if kinds == {"string"} and fmt == "date-time":
+        return _NO_TYPES, values.to_date_time
+    if kinds == {"string"} and fmt == "date":
+        return _NO_TYPES, values.to_date
+    if kinds == {"string"}:
+        return frozenset({str}), values.to_text
+    if kinds == {"boolean"}:
+        return frozenset({bool}), values.to_boolean
+    if kinds == {"integer"}:
+        return frozenset({int}), values.to_integer
+    if kinds in ({"number"}, {"integer", "number"}):
+        return frozenset({int}), values.to_number
+    return frozenset(_PLAIN), None
 
 
 class _Property:
     """What the schema says about one property, derived once."""
 
-    __slots__ = ("exclusive_boolean", "item_object", "items", "object", "schema", "uniform_list")
+    __slots__ = (
+        "convert",
+        "exclusive_boolean",
+        "item_object",
+        "items",
+        "object",
+        "plain",
+        "scalars_too",
+        "schema",
+        "uniform_list",
+    )
 
     def __init__(self, schema: dict) -> None:
         self.schema = schema
         self.uniform_list = bool(is_uniform_list(schema))
         self.object = _Object(schema) if is_object_type(schema) and "properties" in schema else None
         self.exclusive_boolean = _is_exclusive_boolean_type(schema)
+        self.plain, self.convert = _converter(schema)
+        # A container property that also declares scalar types (a CRM custom field value:
+        # string, number or array) takes scalars as the SDK does.
+        self.scalars_too = bool(_types(schema) - {"array", "object", "null"})
+        if self.object is not None or self.uniform_list:
+            self.plain, self.convert = _NO_TYPES, None
         self.items: _Property | None = None
         # How a dict item of a uniform list is conformed (None: as a primitive).
         self.item_object: _Object | None = None
@@ -72,7 +134,9 @@ class _Object:
         self.properties = {name: _Property(sub) for name, sub in schema["properties"].items()}
         self.additional = bool(schema.get("additionalProperties"))
 
-    def conform(self, record: dict, parent: str | None, unmapped: list[str]) -> dict:
+    def conform(
+        self, record: dict, parent: str | None, unmapped: list[str], problems: list[Problem]
+    ) -> dict:
         output: dict[str, t.Any] = {}
         properties = self.properties
         for name, value in record.items():
@@ -83,73 +147,116 @@ class _Object:
                 else:
                     unmapped.append(name if parent is None else f"{parent}.{name}")
                 continue
-            if type(value) in _PLAIN:  # inlined: most values are plain
-                if prop.exclusive_boolean:
-                    output[name] = None if value is None else value != 0
-                else:
-                    output[name] = value
+            if value is None or type(value) in prop.plain:  # inlined: most values are plain
+                output[name] = value
             else:
-                output[name] = _conform_value(value, prop, name, parent, unmapped)
+                output[name] = _conform_value(value, prop, name, parent, unmapped, problems)
         return output
 
 
-def _conform_value(
-    value: t.Any, prop: _Property, name: str, parent: str | None, unmapped: list[str]
+def _conform_value(  # noqa: PLR0917 - the hot path: positional on purpose
+    value: t.Any,
+    prop: _Property,
+    name: str,
+    parent: str | None,
+    unmapped: list[str],
+    problems: list[Problem],
 ) -> t.Any:
-    if type(value) in _PLAIN:
-        if prop.exclusive_boolean:
-            return None if value is None else value != 0
+    if value is None or type(value) in prop.plain:
         return value
-    if isinstance(value, list) and prop.uniform_list:
+    convert = prop.convert
+    if convert is not None:  # a scalar property (containers have none)
+        converted = convert(value)
+        if converted is not values.INVALID:
+            return converted
+    elif prop.uniform_list or prop.object is not None:
         path = name if parent is None else f"{parent}.{name}"
-        return _conform_list(value, prop, path, unmapped)
-    if isinstance(value, dict) and prop.object is not None:
-        path = name if parent is None else f"{parent}.{name}"
-        return prop.object.conform(value, path, unmapped)
-    return _conform_primitive_property(value, prop.schema)
+        if prop.uniform_list and isinstance(value, list):
+            return _conform_list(value, prop, path, unmapped, problems)
+        if prop.object is not None and isinstance(value, dict):
+            return prop.object.conform(value, path, unmapped, problems)
+        if prop.scalars_too and not isinstance(value, (list, dict)):
+            return _conform_primitive_property(value, prop.schema)
+    else:
+        return _conform_primitive_property(value, prop.schema)
+    problems.append((name if parent is None else f"{parent}.{name}", value))
+    return None
 
 
-def _conform_list(values: list, prop: _Property, path: str, unmapped: list[str]) -> list:
+def _conform_list(
+    items_in: list, prop: _Property, path: str, unmapped: list[str], problems: list[Problem]
+) -> list:
     items = prop.items
     assert items is not None
-    item_schema = items.schema
     item_object = prop.item_object
     output = []
-    for item in values:
+    for item in items_in:
         if item_object is not None and isinstance(item, dict):
-            output.append(item_object.conform(item, path, unmapped))
-        elif type(item) in _PLAIN and not items.exclusive_boolean:
+            output.append(item_object.conform(item, path, unmapped, problems))
+        elif item is None or type(item) in items.plain:
             output.append(item)
         else:
-            output.append(_conform_primitive_property(item, item_schema))
+            converted = _conform_value(item, items, f"{path}[]", None, unmapped, problems)
+            if converted is not None:
+                output.append(converted)
+            # else: an item that fits no declared type is left out (reported above): a
+            # null item would break a list whose items are not nullable.
     return output
 
 
 class SchemaConformer:
-    """``conform(record)`` equals the SDK's ``conform_record_data_types`` at RECURSIVE level."""
+    """``conform(record)`` is the SDK's ``conform_record_data_types`` at RECURSIVE level
+    for values that fit their schema; values that do not are converted or nulled."""
 
     def __init__(self, schema: dict) -> None:
         self._root = _Object({"properties": {}, **schema})
 
-    def conform(self, record: dict, stream_name: str, logger: logging.Logger) -> dict:
+    def conform(
+        self, record: dict, stream_name: str, logger: logging.Logger
+    ) -> tuple[dict, list[Problem]]:
+        """(the conformed record, the values that could not be converted: written null)."""
         unmapped: list[str] = []
-        output = self._root.conform(record, None, unmapped)
+        problems: list[Problem] = []
+        output = self._root.conform(record, None, unmapped, problems)
         if unmapped:
             _warn_unmapped_properties(stream_name, tuple(unmapped), logger)
-        return output
+        return output, problems
 
 
 class FastConformStream:
     """Mixin for a ``Stream``: records are conformed by a ``SchemaConformer``.
 
     Replaces the SDK's ``Stream._generate_record_messages`` (0.54.x) line for line, except
-    for the conformance call. Streams at another ``TYPE_CONFORMANCE_LEVEL`` use the SDK's.
+    for the conformance call and what follows from it: a value that fits no declared type
+    is written as null and reported (``tap_common.value_report``), and a record left
+    without a usable primary key is not written at all. Streams at another
+    ``TYPE_CONFORMANCE_LEVEL`` use the SDK's conformance.
     """
+
+    @property
+    def value_report(self) -> ValueReport:
+        """This stream's counts of odd values, summarised when its records end."""
+        report = self.__dict__.get("_value_report")
+        if report is None:
+            stream = t.cast("Stream", self)
+            report = self.__dict__["_value_report"] = ValueReport(stream.name, stream.logger)
+        return report
+
+    def get_records(self, context: Context | None) -> t.Iterable[dict]:
+        """The stream's records; once they end, one summary line per kind of odd value."""
+        yield from super().get_records(context)  # type: ignore[misc]
+        self.value_report.summary()
+
+    def is_left_out(self, record: dict) -> bool:
+        """Whether this (raw) record was not written for want of a primary key."""
+        return self.__dict__.get("_left_out") is record
 
     def _generate_record_messages(self, record: dict) -> t.Iterator[singer.RecordMessage]:
         stream = t.cast("Stream", self)
+        keys = stream.primary_keys or ()
         if stream.TYPE_CONFORMANCE_LEVEL != TypeConformanceLevel.RECURSIVE:
-            yield from super()._generate_record_messages(record)  # type: ignore[misc]
+            if self._keep(record, record, keys):
+                yield from super()._generate_record_messages(record)  # type: ignore[misc]
             return
         schema = stream.effective_schema
         conformer = self.__dict__.get("_schema_conformer")
@@ -161,7 +268,12 @@ class FastConformStream:
             self.__dict__["_schema_conformer"] = conformer
         if conformer[2]:
             pop_deselected_record_properties(record, stream.schema, stream.mask)
-        record = conformer[1].conform(record, stream.name, stream.logger)
+        raw = record
+        record, problems = conformer[1].conform(record, stream.name, stream.logger)
+        for field, value in problems:
+            self.value_report.value_nulled(raw, keys, field, value)
+        if not self._keep(raw, record, keys):
+            return
         for stream_map in stream.stream_maps:
             mapped_record = stream_map.transform(record)
             if mapped_record is not None:  # a stream map may filter the record out
@@ -171,3 +283,15 @@ class FastConformStream:
                     version=stream._stream_version,
                     time_extracted=utc_now(),
                 )
+
+    def _keep(self, raw: dict, record: dict, keys: t.Sequence[str]) -> bool:
+        """False (and reported) for a record whose primary key is missing, null or empty."""
+        if all(record.get(key) not in _NO_KEY for key in keys):
+            return True
+        self.value_report.record_unkeyed(raw, keys)
+        self.__dict__["_left_out"] = raw
+        return False
+
+
+# Key values no merging target can load a row by.
+_NO_KEY = (None, "")

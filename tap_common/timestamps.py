@@ -1,41 +1,176 @@
-"""Timestamps: one output form (ISO-8601 UTC) from the several forms the APIs send."""
+"""Timestamps: one output form (ISO-8601 UTC) from every form the APIs send.
+
+Both APIs mix forms: unix seconds (https://developer.aircall.io/api-references/#call,
+``started_at``), ISO-8601 with ``Z`` and milliseconds (Aircall users, webhooks), ISO
+with ``Z`` (https://developer.onepagecrm.com/api/ ``modified_at``). Other clients of the
+same APIs record 13-digit millisecond values, offsets, date-only values and zero dates.
+
+``to_instant`` reads any of them and returns None, never raises, for a value it cannot
+read (a zero date, a year outside 1..9999, text that is not a date): one odd value must
+not stop a sync. Everything the taps write uses one fixed-width form,
+``YYYY-MM-DDTHH:MM:SS.ffffff+00:00`` (``datetime.isoformat(timespec="microseconds")``
+in UTC, the form of the SDK's own replication signpost), so that two written values
+compare as strings exactly as they compare as instants.
+"""
 
 from __future__ import annotations
 
 import functools
-from datetime import datetime, timezone
-from decimal import Decimal
+import math
+import re
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal, InvalidOperation
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+# Above this a unix value is milliseconds: 1e11 seconds is the year 5138, while 13-digit
+# millisecond values (1e12..1e13) are the years 2001..2286.
+_MILLISECONDS_FROM = 100_000_000_000
+_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
+_ISO = re.compile(
+    r"(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})"
+    r"(?:[Tt ](?P<hour>\d{2}):(?P<minute>\d{2})"
+    r"(?::(?P<second>\d{2})(?:[.,](?P<fraction>\d+))?)?)?"
+    r"\s*(?P<zone>[Zz]|UTC|[+-]\d{2}(?::?\d{2})?)?"
+)
 
 
-def parse_datetime(value: str) -> datetime:
-    """Parse an ISO-8601 date or date-time; a value without offset is taken as UTC."""
-    text = value.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    parsed = datetime.fromisoformat(text)
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed
+def to_instant(value: object) -> datetime | None:
+    """The UTC instant a timestamp stands for, or None if it is empty or unreadable.
+
+    Accepts unix seconds (int, Decimal, float or digit text), unix milliseconds
+    (13 digits), ISO-8601 date-times with ``Z``, an offset or none (then UTC), with or
+    without fractional seconds, and dates (midnight UTC). Zero dates (``0000-00-00``,
+    unix 0) and years outside 1..9999 are None.
+    """
+    moment = _read(value)
+    if moment is None:
+        return None
+    try:
+        return moment.astimezone(timezone.utc)
+    except (OverflowError, ValueError):  # e.g. 0001-01-01T00:00-01:00
+        return None
 
 
-def unix_seconds(value: datetime) -> int:
-    """Whole unix seconds, rounded down (API filters take seconds and are inclusive)."""
-    return int(value.timestamp())
+def to_iso_utc(value: object) -> str | None:
+    """``to_instant`` written as ``YYYY-MM-DDTHH:MM:SS.ffffff+00:00``; None if unreadable."""
+    if isinstance(value, (str, int, Decimal, float)):
+        return _iso_utc_cached(value)
+    return None
 
 
 # Records embed the same users, numbers and teams again and again. Small on purpose: the
 # unique per-record timestamps would otherwise fill it and grow memory with the sync.
 @functools.lru_cache(maxsize=1024, typed=True)
-def to_iso_utc(value: int | float | Decimal | str | None) -> str | None:
-    """Unix seconds or an ISO-8601 string, as ``YYYY-MM-DDTHH:MM:SS[.ffffff]+00:00``.
-
-    Converted in UTC, never in the machine's local time zone.
-    """
-    if value is None or value == "":
+def _iso_utc_cached(value: str | int | Decimal | float) -> str | None:
+    moment = _read(value)
+    if moment is None:
         return None
-    if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
-        # Fractional unix seconds arrive as Decimal (bodies are parsed with parse_float).
-        moment = datetime.fromtimestamp(float(value), tz=timezone.utc)
+    try:
+        return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    except (OverflowError, ValueError):  # e.g. 0001-01-01T00:00-01:00
+        return None
+
+
+def iso_utc(instant: datetime) -> str:
+    """The one written form of an instant (naive values are taken as UTC)."""
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=timezone.utc)
+    return instant.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
+def to_date_text(value: object) -> str | None:
+    """A ``date`` value as ``YYYY-MM-DD``: the calendar date as written (a date-time keeps
+    its own date, whatever its offset; unix values are read in UTC); None if unreadable."""
+    moment = _read(value)
+    return None if moment is None else moment.date().isoformat()
+
+
+def parse_datetime(value: str) -> datetime:
+    """Parse a timestamp in any form ``to_instant`` reads; ValueError if unreadable."""
+    instant = to_instant(value)
+    if instant is None:
+        msg = f"not a readable timestamp: {value!r}"
+        raise ValueError(msg)
+    return instant
+
+
+def unix_seconds(value: datetime) -> int:
+    """Whole unix seconds, rounded down (API filters take seconds and are inclusive)."""
+    return math.floor(value.timestamp())
+
+
+def _read(value: object) -> datetime | None:
+    """The timestamp as an aware datetime in its own offset, or None."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
+    if isinstance(value, (int, float, Decimal)):
+        return _from_unix(value)
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if _NUMBER.fullmatch(text):
+        try:
+            return _from_unix(Decimal(text))
+        except InvalidOperation:  # pragma: no cover - the pattern only lets numbers through
+            return None
+    try:
+        # C-fast for the usual forms (Python 3.11+ reads Z, offsets and fractions); the
+        # pattern below reads the rest, and everything on 3.10.
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        pass
     else:
-        moment = parse_datetime(str(value)).astimezone(timezone.utc)
-    return moment.isoformat()
+        return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    match = _ISO.fullmatch(text)
+    if match is None:
+        return None
+    return _from_parts(match)
+
+
+def _from_unix(value: int | float | Decimal) -> datetime | None:
+    try:
+        if type(value) is int:  # the usual case, without Decimal arithmetic
+            if value == 0:
+                return None
+            if abs(value) >= _MILLISECONDS_FROM:
+                return _EPOCH + timedelta(milliseconds=value)
+            return _EPOCH + timedelta(seconds=value)
+        if not math.isfinite(value) or value == 0:  # 0: the APIs' "not set", never 1970
+            return None
+        number = Decimal(value)
+        per_unit = 1_000 if abs(number) >= _MILLISECONDS_FROM else 1_000_000
+        return _EPOCH + timedelta(microseconds=int((number * per_unit).to_integral_value()))
+    except (OverflowError, ValueError, InvalidOperation):
+        return None
+
+
+def _from_parts(match: re.Match[str]) -> datetime | None:
+    parts = match.groupdict()
+    zone = parts["zone"]
+    if zone in {None, "Z", "z", "UTC"}:
+        tz = timezone.utc
+    else:
+        sign = -1 if zone[0] == "-" else 1
+        digits = zone[1:].replace(":", "")
+        minutes = int(digits[:2]) * 60 + (int(digits[2:4]) if len(digits) > 2 else 0)
+        if minutes >= 24 * 60:
+            return None
+        tz = timezone(sign * timedelta(minutes=minutes))
+    fraction = (parts["fraction"] or "")[:6].ljust(6, "0")
+    try:
+        return datetime(
+            int(parts["year"]),
+            int(parts["month"]),
+            int(parts["day"]),
+            int(parts["hour"] or 0),
+            int(parts["minute"] or 0),
+            int(parts["second"] or 0),
+            int(fraction),
+            tzinfo=tz,
+        )
+    except ValueError:  # year 0, month 0, day 32, ...
+        return None

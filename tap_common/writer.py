@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 import typing as t
 
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 
+from tap_common.values import valid_text
+
 if t.TYPE_CHECKING:
     from singer_sdk.singerlib.encoding.simple import Message
+
+logger = logging.getLogger(__name__)
 
 
 class FastSingerWriter(MsgSpecWriter):
@@ -19,7 +24,26 @@ class FastSingerWriter(MsgSpecWriter):
     buffer; there the same line is written as text. Output is identical either way:
     compact JSON, Decimals as numbers, one message per line, flushed per message as
     the SDK's default writer does.
+
+    Output is always valid UTF-8: JSON may escape a lone surrogate (``"\\ud800"``), which
+    Python decodes into a string no UTF-8 encoder accepts. Such a message is written with
+    U+FFFD in its place, and said once per stream.
     """
+
+    def serialize_message(self, message: Message) -> bytearray:
+        try:
+            return super().serialize_message(message)
+        except UnicodeEncodeError:
+            stream = getattr(message, "stream", None)
+            warned: set = self.__dict__.setdefault("_warned_text", set())
+            if stream not in warned:
+                warned.add(stream)
+                logger.warning(
+                    "Stream '%s': a value held text that is not valid Unicode (a lone "
+                    "surrogate); written with U+FFFD in its place.",
+                    stream,
+                )
+            return super().serialize_message(t.cast("Message", _ValidText(message)))
 
     def write_message(self, message: Message) -> None:
         line = self.format_message(message)
@@ -30,3 +54,23 @@ class FastSingerWriter(MsgSpecWriter):
         else:
             stdout.write(line.decode())
         stdout.flush()
+
+
+class _ValidText:
+    """A message whose ``to_dict()`` has every string (keys included) made valid text."""
+
+    def __init__(self, message: Message) -> None:
+        self._message = message
+
+    def to_dict(self) -> dict:
+        return _valid(self._message.to_dict())
+
+
+def _valid(value: t.Any) -> t.Any:
+    if isinstance(value, str):
+        return valid_text(value)
+    if isinstance(value, dict):
+        return {_valid(k): _valid(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_valid(v) for v in value]
+    return value

@@ -18,7 +18,7 @@ import typing as t
 from singer_sdk.pagination import BaseAPIPaginator
 
 from tap_common.paging import GuardedPageNumberPaginator, PageInfo
-from tap_common.timestamps import parse_datetime, unix_seconds
+from tap_common.timestamps import to_instant, unix_seconds
 
 if t.TYPE_CHECKING:
     import requests
@@ -53,7 +53,7 @@ class ModifiedSincePaginator(GuardedPageNumberPaginator):
     def already_emitted(self, record: dict) -> bool:
         """Whether a record at the anchor second was emitted by the previous page."""
         return (
-            record["id"] in self._emitted_at_anchor
+            record.get("id") in self._emitted_at_anchor
             and modified_second(record) == self.current_value.since
         )
 
@@ -61,13 +61,15 @@ class ModifiedSincePaginator(GuardedPageNumberPaginator):
         records = [self._record_of(item) for item in self._read_page(response).items]
         since, page = self.current_value
         last = modified_second(records[-1])
-        if last == since:
+        if last is None or last == since:
             # The whole page shares the anchor second: move on within it.
-            self._emitted_at_anchor |= {r["id"] for r in records}
+            self._emitted_at_anchor |= {r.get("id") for r in records}
             return SeekToken(since, page + 1)
-        self._emitted_at_anchor = {r["id"] for r in records if modified_second(r) == last}
+        self._emitted_at_anchor = {r.get("id") for r in records if modified_second(r) == last}
         return SeekToken(last, 1)
 
 
-def modified_second(record: dict) -> int:
-    return unix_seconds(parse_datetime(record["modified_at"]))
+def modified_second(record: dict) -> int | None:
+    """``modified_at`` in unix seconds; None when missing or unreadable."""
+    instant = to_instant(record.get("modified_at"))
+    return None if instant is None else unix_seconds(instant)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typing as t
 
-from tap_common.timestamps import parse_datetime, unix_seconds
+from tap_common.timestamps import to_instant, unix_seconds
 from tap_crm import schemas
 from tap_crm.client import CRMStream, SingleObjectCRMStream, UnpaginatedCRMStream
 from tap_crm.plain_pages import PlainPagedCRMStream
@@ -80,8 +80,8 @@ class NewestFirstStream(CRMStream):
 
     def _is_new(self, record: dict) -> bool:
         start = self.get_starting_timestamp(self.context)
-        value = record.get(self.replication_key)
-        return start is None or value is None or parse_datetime(value) >= start
+        value = None if start is None else to_instant(record.get(self.replication_key))
+        return value is None or value >= start
 
     def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
         return (record for record in super().parse_response(response) if self._is_new(record))

@@ -202,7 +202,7 @@ def test_call_updated_inside_the_lookback_is_reemitted_with_its_change(make_sand
 
 
 def as_iso(unix_seconds: int) -> str:
-    return datetime.fromtimestamp(unix_seconds, tz=timezone.utc).isoformat()
+    return datetime.fromtimestamp(unix_seconds, tz=timezone.utc).isoformat(timespec="microseconds")
 
 
 def test_bookmark_survives_a_run_that_returns_nothing(make_sandbox):

@@ -39,9 +39,15 @@ def as_emitted(value: object) -> object:
     converted = {}
     for key, item in value.items():
         if key in TIMESTAMP_KEYS and isinstance(item, int):
-            converted[key] = datetime.fromtimestamp(item, tz=timezone.utc).isoformat()
+            converted[key] = datetime.fromtimestamp(item, tz=timezone.utc).isoformat(
+                timespec="microseconds"
+            )
         elif key in TIMESTAMP_KEYS and isinstance(item, str):
-            converted[key] = datetime.fromisoformat(item.replace("Z", "+00:00")).isoformat()
+            converted[key] = (
+                datetime.fromisoformat(item.replace("Z", "+00:00"))
+                .astimezone(timezone.utc)
+                .isoformat(timespec="microseconds")
+            )
         else:
             converted[key] = as_emitted(item)
     return converted

@@ -7,13 +7,14 @@ from decimal import Decimal
 
 import pytest
 
-from tap_calltracker.client import TimestampConverter
 from tap_calltracker.streams import CallsStream
 from tap_calltracker.tap import TapCallTracker
+from tap_common.conform import SchemaConformer
 from tap_common.timestamps import to_iso_utc
 
 INSTANT_UNIX = 1_757_941_777  # 2025-09-15T13:09:37Z
-EXPECTED = "2025-09-15T13:09:37+00:00"
+# One fixed-width form: ISO-8601 UTC with microseconds.
+EXPECTED = "2025-09-15T13:09:37.000000+00:00"
 
 
 @pytest.mark.parametrize(
@@ -56,7 +57,9 @@ def test_calls_convert_nested_timestamps_and_skip_null_elements(new_york_time):
         "teams": [{"created_at": "2025-09-15T13:09:37.000Z"}],
         "contact": {"created_at": INSTANT_UNIX, "updated_at": INSTANT_UNIX},
     }
-    row = stream.post_process(call)
+    row, problems = SchemaConformer(stream.schema).conform(call, stream.name, stream.logger)
+
+    assert problems == []
 
     assert row["started_at"] == EXPECTED
     assert row["answered_at"] is None
@@ -68,10 +71,14 @@ def test_calls_convert_nested_timestamps_and_skip_null_elements(new_york_time):
     assert row["contact"] == {"created_at": EXPECTED, "updated_at": EXPECTED}
 
 
-def test_missing_paths_are_left_alone():
-    record = {"user": None}
-    TimestampConverter(["user.created_at", "teams[].created_at"]).convert(record)
-    assert record == {"user": None}
+def test_missing_and_null_objects_are_left_alone():
+    stream = CallsStream(
+        tap=TapCallTracker(config={"api_id": "i", "api_token": "t"}, parse_env_config=False)
+    )
+    record = {"id": 1, "user": None}
+    row, problems = SchemaConformer(stream.schema).conform(record, stream.name, stream.logger)
+    assert row == {"id": 1, "user": None}
+    assert problems == []
 
 
 def test_fractional_unix_seconds_parsed_as_decimal_convert_too():

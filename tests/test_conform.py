@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import decimal
 import json
+import typing as t
 
 import pytest
 from singer_sdk.helpers._typing import _conform_record_data_types
@@ -14,6 +15,7 @@ from sandbox_api import CRMAPI
 from sandbox_api.calltracker import CallTrackerAPI
 from tap_calltracker.tap import TapCallTracker
 from tap_common.conform import SchemaConformer
+from tap_common.timestamps import to_date_text, to_iso_utc
 from tap_crm.tap import TapCRM
 from tests.singer_io import sync
 
@@ -23,8 +25,30 @@ def both(schema: dict, record: dict) -> tuple[tuple[dict, list[str]], tuple[dict
         copy.deepcopy(record), schema, TypeConformanceLevel.RECURSIVE, None
     )
     unmapped: list[str] = []
-    ours = SchemaConformer(schema)._root.conform(copy.deepcopy(record), None, unmapped)
-    return sdk, (ours, unmapped)
+    problems: list = []
+    ours = SchemaConformer(schema)._root.conform(copy.deepcopy(record), None, unmapped, problems)
+    sdk_record, sdk_unmapped = sdk
+    return (written_dates(sdk_record, schema), sdk_unmapped), (ours, unmapped, problems)
+
+
+def written_dates(value: t.Any, schema: dict) -> t.Any:
+    """The SDK's output with date-times and dates in the one form the taps write.
+
+    A deliberate difference: the SDK passes timestamps through as the API sent them,
+    the taps write every one as ISO-8601 UTC with microseconds.
+    """
+    if isinstance(value, dict) and "properties" in schema:
+        return {
+            k: written_dates(v, schema["properties"][k]) if k in schema["properties"] else v
+            for k, v in value.items()
+        }
+    if isinstance(value, list) and isinstance(schema.get("items"), dict):
+        return [written_dates(v, schema["items"]) for v in value]
+    if value is not None and schema.get("format") == "date-time":
+        return to_iso_utc(value)
+    if value is not None and schema.get("format") == "date":
+        return to_date_text(value)
+    return value
 
 
 def sandbox_records(api: CRMAPI | CallTrackerAPI, stream: str) -> list[dict]:
@@ -53,8 +77,9 @@ CASES = [
 def test_every_sandbox_record_of_both_taps_conforms_exactly_as_the_sdk_does():
     assert len(CASES) > 500
     for schema, record in CASES:
-        sdk, ours = both(schema, record)
-        assert ours == sdk
+        sdk, (ours, unmapped, problems) = both(schema, record)
+        assert (ours, unmapped) == sdk
+        assert problems == []  # normal values all fit their schema
 
 
 SCHEMA = {
@@ -82,16 +107,49 @@ SCHEMA = {
     "record",
     [
         {"id": "a", "flag": 1, "amount": decimal.Decimal("1.10"), "extra": 3},
-        {"id": "a", "flag": 0, "amount": float("nan"), "owner": {"id": 1, "active": 0, "x": 1}},
-        {"id": "a", "flag": None, "amount": float("inf"), "owner": None, "loose": {"k": [1]}},
-        {"id": "a", "flag": "no", "tags": ["x", 1], "flags": [0, 1, None], "phones": None},
-        {"id": "a", "phones": [{"value": "1", "type": "work"}, "not an object"]},
-        {"id": "a", "flag": decimal.Decimal(0), "owner": [1, 2], "tags": "x"},
+        {"id": "a", "flag": 0, "owner": {"id": 1, "active": 0, "x": 1}},
+        {"id": "a", "flag": None, "owner": None, "loose": {"k": [1]}},
+        {"id": "a", "tags": ["x"], "flags": [0, 1, None], "phones": None},
+        {"id": "a", "phones": [{"value": "1", "type": "work"}]},
     ],
 )
-def test_edge_values_conform_exactly_as_the_sdk_does(record):
-    sdk, ours = both(SCHEMA, record)
-    assert ours == sdk
+def test_edge_values_that_fit_their_schema_conform_exactly_as_the_sdk_does(record):
+    sdk, (ours, unmapped, problems) = both(SCHEMA, record)
+    assert (ours, unmapped) == sdk
+    assert problems == []
+
+
+# Deliberate differences: where the SDK lets a value through that does not fit its type
+# (or says nothing when it drops one), the conformer converts it or writes null and
+# reports the field.
+@pytest.mark.parametrize(
+    ("record", "expected", "reported"),
+    [
+        ({"id": "a", "amount": float("nan")}, {"id": "a", "amount": None}, ["amount"]),
+        ({"id": "a", "amount": float("inf")}, {"id": "a", "amount": None}, ["amount"]),
+        ({"id": "a", "flag": "no"}, {"id": "a", "flag": None}, ["flag"]),
+        ({"id": "a", "flag": "false"}, {"id": "a", "flag": False}, []),
+        ({"id": "a", "flag": decimal.Decimal(0)}, {"id": "a", "flag": False}, []),
+        ({"id": "a", "tags": ["x", 1]}, {"id": "a", "tags": ["x", "1"]}, []),
+        ({"id": "a", "amount": "12.5"}, {"id": "a", "amount": decimal.Decimal("12.5")}, []),
+        ({"id": 7, "owner": {"id": "42"}}, {"id": "7", "owner": {"id": 42}}, []),
+        ({"id": "a", "owner": {"id": "4.5"}}, {"id": "a", "owner": {"id": None}}, ["owner.id"]),
+        (
+            {"id": "a", "owner": [1, 2], "tags": "x"},
+            {"id": "a", "owner": None, "tags": None},
+            ["owner", "tags"],
+        ),
+        (
+            {"id": "a", "phones": [{"value": "1"}, "not an object"]},
+            {"id": "a", "phones": [{"value": "1"}]},
+            ["phones[]"],
+        ),
+    ],
+)
+def test_values_that_do_not_fit_are_converted_or_nulled_and_reported(record, expected, reported):
+    _, (ours, _, problems) = both(SCHEMA, record)
+    assert ours == expected
+    assert [field for field, _ in problems] == reported
 
 
 def test_a_deselected_property_is_still_left_out(sandbox):

@@ -59,7 +59,29 @@ def same_value(stored: t.Any, sent: t.Any) -> bool:
         return stored.isoformat() == sent
     if isinstance(stored, Decimal):
         return stored == Decimal(str(sent))
-    return stored == sent  # str, int, bool, and jsonb / arrays as Python objects
+    if isinstance(stored, (dict, list)):
+        return same_json(stored, sent)
+    return stored == sent  # str, int, bool
+
+
+def same_json(stored: t.Any, sent: t.Any) -> bool:
+    """jsonb / arrays: equal, except that nested timestamps are written as ISO-8601 UTC with
+    microseconds whatever form the API sent them in."""
+    if isinstance(stored, dict) and isinstance(sent, dict):
+        return stored.keys() == sent.keys() and all(same_json(stored[k], sent[k]) for k in stored)
+    if isinstance(stored, list) and isinstance(sent, list):
+        return len(stored) == len(sent) and all(map(same_json, stored, sent))
+    if isinstance(stored, str) and isinstance(sent, str) and stored != sent:
+        return (instant := _instant(stored)) is not None and instant == _instant(sent)
+    return stored == sent
+
+
+def _instant(text: str) -> datetime | None:
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else None
 
 
 def differences(

@@ -1,0 +1,142 @@
+"""Bookmarks compared as instants, never as strings, and never past the sync's start.
+
+The SDK keeps a replication-key value as the record sent it and compares values as
+strings (``singer_sdk.helpers._state.increment_state``: ``new >= old``), so
+``...:15.338Z`` sorts before ``...:15Z``, a unix-integer bookmark raises ``TypeError``,
+an out-of-order record in a sorted stream raises ``InvalidStreamSortException``, and
+with ``check_sorted = False`` the last value seen wins, not the largest.
+
+``InstantBookmarks`` reads every value (record or saved state) with
+``tap_common.timestamps.to_instant`` and writes the bookmark in the one fixed-width form
+of the SDK's own signpost (``isoformat(timespec="microseconds")`` in UTC):
+
+* the bookmark only ever moves forward, to the largest instant seen;
+* a record whose replication key is missing, null or unreadable is emitted but does not
+  move it (one warning per stream);
+* it never moves past the time the sync started (the SDK's signpost): a record dated in
+  the future, a clock error on the API's side, must not hide later changes from the
+  next run;
+* a saved bookmark is read in any form ``to_instant`` reads, unix integers included.
+"""
+
+from __future__ import annotations
+
+import typing as t
+from datetime import datetime
+
+from singer_sdk.helpers._state import PROGRESS_MARKER_NOTE, PROGRESS_MARKERS
+
+from tap_common.timestamps import iso_utc, to_instant
+
+if t.TYPE_CHECKING:
+    from singer_sdk import Stream
+    from singer_sdk.helpers.types import Context
+
+    from tap_common.value_report import ValueReport
+
+
+class InstantBookmarks:
+    """Mixin for a stream whose replication key is a timestamp (see the module docstring)."""
+
+    value_report: ValueReport
+
+    def compare_start_date(self, value: str, start_date_value: str) -> str:
+        """The later of a saved bookmark and ``start_date``, read in any timestamp form."""
+        stream = t.cast("Stream", self)
+        if not stream.is_timestamp_replication_key:
+            return value
+        instants = [i for i in (to_instant(value), to_instant(start_date_value)) if i]
+        return iso_utc(max(instants)) if instants else value
+
+    def get_starting_replication_key_value(self, context: Context | None) -> t.Any | None:
+        """The saved bookmark (or start_date) in the written form; None if unreadable."""
+        stream = t.cast("Stream", self)
+        value = super().get_starting_replication_key_value(context)  # type: ignore[misc]
+        if value is None or not stream.is_timestamp_replication_key:
+            return value
+        instant = to_instant(value)
+        if instant is None:
+            if not self.__dict__.get("_warned_unreadable_start"):
+                self.__dict__["_warned_unreadable_start"] = True
+                stream.logger.warning(
+                    "Stream '%s': the saved bookmark %r is not a readable timestamp; "
+                    "reading the stream from the beginning.",
+                    stream.name,
+                    value,
+                )
+            return None
+        cap = self._bookmark_cap(context)
+        if cap is not None and instant > cap and not self.__dict__.get("_warned_future_start"):
+            # Kept (a hand-set bookmark may mean "nothing before this"), but said: one an
+            # earlier version took from a future-dated record holds the stream back.
+            self.__dict__["_warned_future_start"] = True
+            stream.logger.warning(
+                "Stream '%s': the saved bookmark %s is later than now; changes made before "
+                "it are not read. If it came from a record dated in the future, clear this "
+                "stream's state.",
+                stream.name,
+                iso_utc(instant),
+            )
+        return iso_utc(instant)
+
+    # The SDK's ``_increment_stream_state`` is private, but it is the only place a
+    # bookmark moves, and its string comparison and sort exception are what this mixin
+    # replaces (tests/test_bookmarks.py pins the behaviour).
+    def _increment_stream_state(
+        self, latest_record: dict, *, context: Context | None = None
+    ) -> None:
+        stream = t.cast("Stream", self)
+        if not latest_record or not self._bookmarks_instants():
+            super()._increment_stream_state(latest_record, context=context)  # type: ignore[misc]
+            return
+        if getattr(self, "is_left_out", lambda _record: False)(latest_record):
+            return  # not written: it must not move the bookmark either
+        key = t.cast("str", stream.replication_key)
+        instant = to_instant(latest_record.get(key))
+        if instant is None:
+            self.value_report.bookmark_unreadable(latest_record, stream.primary_keys or (), key)
+            return
+        cap = self._bookmark_cap(context)
+        if cap is not None and instant > cap:
+            self.value_report.bookmark_in_future(
+                latest_record, stream.primary_keys or (), iso_utc(instant), iso_utc(cap)
+            )
+            instant = cap
+        state = stream.get_context_state(context)
+        if not stream.is_sorted or stream.state_partitioning_keys is not None:
+            # As the SDK: an unsorted stream's bookmark is promoted when it completes.
+            state = state.setdefault(
+                PROGRESS_MARKERS,
+                {PROGRESS_MARKER_NOTE: "Progress is not resumable if interrupted."},
+            )
+        saved = state.get("replication_key_value")
+        last = self.__dict__.get("_last_bookmark")  # (text, instant) this mixin wrote last
+        old = last[1] if last is not None and last[0] == saved else to_instant(saved)
+        if old is not None and instant <= old:
+            return  # the largest value wins, whatever the order records came in
+        text = iso_utc(instant)
+        state["replication_key"] = key
+        state["replication_key_value"] = text
+        self.__dict__["_last_bookmark"] = (text, instant)
+
+    def _bookmarks_instants(self) -> bool:
+        """Whether this mixin keeps the bookmark: an incremental stream on a timestamp."""
+        applies = self.__dict__.get("_instant_bookmarks_apply")
+        if applies is None:
+            stream = t.cast("Stream", self)
+            applies = bool(
+                stream.replication_method == "INCREMENTAL"
+                and stream.replication_key
+                and stream.is_timestamp_replication_key
+            )
+            self.__dict__["_instant_bookmarks_apply"] = applies
+        return applies
+
+    def _bookmark_cap(self, context: Context | None) -> datetime | None:
+        """The time the sync started (the SDK's signpost): no bookmark goes past it."""
+        caps: dict = self.__dict__.setdefault("_bookmark_caps", {})
+        cache_key = repr(sorted(context.items())) if context else ""
+        if cache_key not in caps:
+            signpost = t.cast("Stream", self).get_replication_key_signpost(context)
+            caps[cache_key] = signpost if isinstance(signpost, datetime) else None
+        return caps[cache_key]
