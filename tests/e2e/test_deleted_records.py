@@ -11,11 +11,12 @@ import subprocess
 import typing as t
 
 import pytest
+from psycopg import sql
 
 from sandbox_api import CRMAPI
 from sandbox_api.calltracker import CallTrackerAPI
 from sandbox_api.deletions import record_key
-from tests.e2e.conftest import REPO_ROOT, TAPS, VENV_BIN, TapCase, sandbox_env
+from tests.e2e.conftest import REPO_ROOT, VENV_BIN, TapCase, sandbox_env
 
 pytestmark = pytest.mark.e2e
 
@@ -51,8 +52,18 @@ def activate_env(tap: TapCase) -> dict[str, str]:
 
 def deleted_at(conn: t.Any, schema: str, table: str, key: str) -> dict[t.Any, t.Any]:
     """Primary key -> ``_sdc_deleted_at`` of every row of a table."""
-    rows = conn.execute(f'select "{key}", _sdc_deleted_at from "{schema}"."{table}"').fetchall()
-    return dict(rows)
+    query = sql.SQL("select {}, _sdc_deleted_at from {}").format(
+        sql.Identifier(key), sql.Identifier(schema, table)
+    )
+    return dict(conn.execute(query).fetchall())
+
+
+def marked_rows(conn: t.Any, schema: str, table: str) -> int:
+    """Rows of a table marked deleted."""
+    query = sql.SQL("select count(*) from {} where _sdc_deleted_at is not null").format(
+        sql.Identifier(schema, table)
+    )
+    return conn.execute(query).fetchone()[0]
 
 
 def delete_some(tap: TapCase, sandbox: t.Any) -> dict[str, set]:
@@ -113,11 +124,7 @@ def test_full_table_streams_mark_exactly_the_deleted_rows_then_restored_ones_liv
         for stream in tap_case.keys:
             if stream in gone:
                 continue
-            marked = conn.execute(
-                f'select count(*) from "{tap_case.namespace}"."{stream}" '
-                "where _sdc_deleted_at is not null"
-            ).fetchone()
-            assert marked == (0,), stream
+            assert marked_rows(conn, tap_case.namespace, stream) == 0, stream
 
     if hard:
         return
@@ -149,11 +156,7 @@ def test_a_full_read_failing_halfway_marks_no_row(meltano, pg_cluster, make_sand
 
     with pg_cluster.connect(database) as conn:
         for name in tap_case.keys:
-            marked = conn.execute(
-                f'select count(*) from "{tap_case.namespace}"."{name}" '
-                "where _sdc_deleted_at is not null"
-            ).fetchone()
-            assert marked == (0,), name
+            assert marked_rows(conn, tap_case.namespace, name) == 0, name
 
 
 RECONCILE = {
@@ -194,11 +197,7 @@ def test_reconcile_marks_exactly_the_deleted_contacts_and_leaves_the_daily_job_a
         for name in tap_case.keys:
             if name == stream:
                 continue
-            marked = conn.execute(
-                f'select count(*) from "{tap_case.namespace}"."{name}" '
-                "where _sdc_deleted_at is not null"
-            ).fetchone()
-            assert marked == (0,), name
+            assert marked_rows(conn, tap_case.namespace, name) == 0, name
         # The reconcile wrote into the daily job's schema, not one named after itself.
         schemas = {row[0] for row in conn.execute("select nspname from pg_namespace")}
         assert reconciler.replace("-", "_") not in schemas
