@@ -100,6 +100,22 @@ class TableVersionStream:
         """The number of records the list holds, as a page announces it; None if unknown."""
         return None
 
+    def apply_catalog(self, catalog: singer.Catalog) -> None:
+        """As the SDK's, except that ``forced-replication-method`` in the stream's metadata
+        (Meltano's ``metadata`` extra) wins over the entry's ``replication_method``.
+
+        The SDK's discovered catalog writes ``replication_method: INCREMENTAL`` at the
+        entry level, and its ``apply_catalog`` prefers that to the metadata, so a Meltano
+        project could not make an incremental stream full table (the reconcile).
+        """
+        stream = t.cast("RESTStream", self)
+        super().apply_catalog(catalog)  # type: ignore[misc]
+        entry = catalog.get_stream(stream.name)
+        root = entry.metadata.get(()) if entry else None
+        forced = getattr(root, "forced_replication_method", None)
+        if forced:
+            stream.forced_replication_method = forced
+
     # -- hooks ---------------------------------------------------------------------
 
     def note_page(self, response: requests.Response) -> None:
