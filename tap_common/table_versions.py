@@ -134,6 +134,14 @@ class TableVersionStream:
         # fails if the SDK stops doing so.
         stream._stream_version = self.table_version
         activating = self.activates_version
+        if activating and stream.get_batch_config(stream.config):
+            # BATCH messages are written after the records are read, so the message
+            # would come before the last batch: not supported, said once per stream.
+            stream.logger.warning(
+                "Stream '%s': no ACTIVATE_VERSION with batch_config; nothing is marked deleted.",
+                stream.name,
+            )
+            activating = False
         check = ReadCheck() if activating else None
         self.__dict__["_read_check"] = check
         keys = stream.primary_keys or ()
@@ -159,6 +167,9 @@ class TableVersionStream:
 
     def incomplete_read(self, check: ReadCheck, context: Context | None) -> str | None:
         """Why the read cannot be shown complete, or None when it is."""
+        if check.pages == 0:
+            # Every read asks at least once; none answered means the read was cut short.
+            return "no answer of the API was read."
         if check.pages <= 1:
             return None  # one answer: one snapshot of the list
         final = self.final_total(context)

@@ -213,3 +213,18 @@ def test_the_sdk_still_works_the_way_our_override_assumes():
     assert "_write_activate_version_message" in sync_source
     records_source = inspect.getsource(Stream._generate_record_messages)
     assert "version=self._stream_version" in records_source
+
+
+def test_batch_mode_sends_no_activate_version(make_sandbox, tmp_path, caplog):
+    """BATCH messages follow the read, so the message would precede the last batch."""
+    sandbox = both_apis(make_sandbox)
+    batch = {
+        "encoding": {"format": "jsonl", "compression": "gzip"},
+        "storage": {"root": f"file://{tmp_path}"},
+    }
+    cfg = config(sandbox, "tap-crm", batch_config=batch)
+    with caplog.at_level(logging.WARNING):
+        out = sync(TapCRM, cfg, catalog=catalog_selecting(TapCRM, cfg, ["pipelines"]))
+    assert [m["type"] for m in out.messages].count("BATCH") >= 1
+    assert activated(out) == {}
+    assert any("batch_config" in r.getMessage() for r in caplog.records)

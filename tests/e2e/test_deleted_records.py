@@ -142,7 +142,10 @@ def test_full_table_streams_mark_exactly_the_deleted_rows_then_restored_ones_liv
 def test_a_full_read_failing_halfway_marks_no_row(meltano, pg_cluster, make_sandbox, tap_case):
     sandbox = make_sandbox_for(make_sandbox)
     database = pg_cluster.create_database(f"failing_{tap_case.namespace}")
-    env = env_for(tap_case, sandbox, pg_cluster, database, **activate_env(tap_case))
+    prefix = tap_case.name.upper().replace("-", "_")
+    # Pages of 5: the 7 records left after the deletions take two pages.
+    extra = {**activate_env(tap_case), f"{prefix}_PAGE_SIZE": "5"}
+    env = env_for(tap_case, sandbox, pg_cluster, database, **extra)
     run = ("run", "--state-id-suffix", "failing", tap_case.name, "target-postgres")
     meltano(*run, env=env)
 
