@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import time
 import typing as t
 
 import pytest
@@ -228,3 +229,38 @@ def test_batch_mode_sends_no_activate_version(make_sandbox, tmp_path, caplog):
     assert [m["type"] for m in out.messages].count("BATCH") >= 1
     assert activated(out) == {}
     assert any("batch_config" in r.getMessage() for r in caplog.records)
+
+
+def test_a_call_api_full_read_is_bounded_by_the_sync_start_so_new_records_do_not_block_it(
+    make_sandbox,
+):
+    """Contacts read whole (the reconcile): ``to=<sync start>`` on every request, so a
+    contact created during the read neither moves the total nor stops ACTIVATE_VERSION."""
+    sandbox = both_apis(make_sandbox)
+    api = sandbox.calltracker
+    original = api.handle
+    calls = {"n": 0}
+
+    def handle(request, *, looping):
+        response = original(request, looping=looping)
+        if request.path == "/contacts":
+            calls["n"] += 1
+            if calls["n"] == 1:
+                later = int(time.time()) + 60  # created after the sync started
+                api.add("contacts", created_at=later, updated_at=later)
+        return response
+
+    api.handle = handle
+    cfg = config(sandbox, "tap-calltracker")
+    catalog = catalog_selecting(TapCallTracker, cfg, ["contacts"])
+    for entry in catalog["streams"]:
+        for metadata in entry["metadata"]:
+            if metadata["breadcrumb"] == []:
+                metadata["metadata"]["forced-replication-method"] = "FULL_TABLE"
+    out = sync(TapCallTracker, cfg, catalog=catalog)
+
+    (version,) = activated(out)["contacts"]
+    requests = sandbox.requests_to("calltracker", "/contacts")
+    assert len(requests) > 2
+    assert {r.arg("to") for r in requests} == {str(version)}
+    assert len(out.records["contacts"]) == len(api.expected("contacts")) - 1
