@@ -6,8 +6,10 @@ import inspect
 import logging
 import time
 import typing as t
+from pathlib import Path
 
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from singer_sdk import Stream
@@ -264,3 +266,27 @@ def test_a_call_api_full_read_is_bounded_by_the_sync_start_so_new_records_do_not
     assert len(requests) > 2
     assert {r.arg("to") for r in requests} == {str(version)}
     assert len(out.records["contacts"]) == len(api.expected("contacts")) - 1
+
+
+def test_meltano_yml_reconcile_plugins_jobs_and_schedules():
+    project = yaml.safe_load((Path(__file__).parents[1] / "meltano.yml").read_text())
+    extractors = {p["name"]: p for p in project["plugins"]["extractors"]}
+    for tap in TAPS:
+        assert {s["name"]: s.get("value") for s in extractors[tap]["settings"]}[SETTING] is False
+        reconcile = extractors[f"{tap}--reconcile"]
+        assert reconcile["inherit_from"] == tap
+        # Rows land in the daily job's schema (the load schema defaults to the namespace).
+        assert reconcile["namespace"] == extractors[tap]["namespace"]
+        assert reconcile["config"] == {SETTING: True}
+        assert reconcile["metadata"] == {"*": {"forced-replication-method": "FULL_TABLE"}}
+    assert extractors["tap-calltracker--reconcile"]["select"] == ["*.*", "!calls.*"]
+    jobs = {job["name"]: job["tasks"] for job in project["jobs"]}
+    assert jobs["reconcile-crm"] == ["tap-crm--reconcile target-postgres"]
+    assert jobs["reconcile-calltracker"] == ["tap-calltracker--reconcile target-postgres"]
+    schedules = {s["job"]: s["interval"] for s in project["schedules"] if "job" in s}
+    assert schedules["reconcile-crm"].endswith("* * 6")  # weekly
+    assert schedules["reconcile-calltracker"].endswith("* * 6")
+    (postgres,) = [p for p in project["plugins"]["loaders"] if p["name"] == "target-postgres"]
+    loader = {s["name"]: s.get("value") for s in postgres["settings"]}
+    assert loader["activate_version"] is True
+    assert loader["hard_delete"] is False
