@@ -218,6 +218,12 @@ def test_reconcile_marks_exactly_the_deleted_contacts_and_leaves_the_daily_job_a
 
     # The daily job's bookmarks are untouched; its next run costs what it did before.
     assert meltano("state", "get", daily_state_id).stdout == state_before
+    # A contact restored with a new modification time: that next daily run brings it back.
+    api.restore(stream, [ids[0]], touch=True)
     sandbox.clear_log()
     meltano(*daily, env=env)
     assert len(sandbox.requests_to(tap_case.api)) <= daily_requests
+    with pg_cluster.connect(database) as conn:
+        after = deleted_at(conn, tap_case.namespace, stream, "id")
+        assert after[ids[0]] is None
+        assert {key for key, when in after.items() if when is not None} == set(ids[1:])
