@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 from sandbox_api import calltracker_data as data
 from sandbox_api import fake
 from sandbox_api.calltracker_fetch import call_as_listed
+from sandbox_api.deletions import Deletions
 from sandbox_api.http import Request, Response
 from sandbox_api.oddities import Oddities
 from sandbox_api.server import SandboxAPIBase
@@ -61,7 +62,7 @@ def app_error(status: int, error: str, troubleshoot: str) -> Response:
     return Response.json(status, {"error": error, "troubleshoot": troubleshoot})
 
 
-class CallTrackerAPI(SandboxAPIBase):
+class CallTrackerAPI(Deletions, SandboxAPIBase):
     """Fake call API with generated data. ``size`` records per list unless ``sizes`` says."""
 
     name = "calltracker"

@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 
 from sandbox_api import crm_data, fake
 from sandbox_api.crm_lists import CRMListSwitches
+from sandbox_api.deletions import Deletions
 from sandbox_api.http import Request, Response
 from sandbox_api.oddities import Oddities
 from sandbox_api.server import SandboxAPIBase
@@ -74,7 +75,7 @@ def error_body(status: int, message: str, name: str, text: str, errors: dict | N
     }
 
 
-class CRMAPI(SandboxAPIBase):
+class CRMAPI(Deletions, SandboxAPIBase):
     """Fake CRM with generated data. ``size`` records per resource unless ``sizes`` says."""
 
     name = "crm"

@@ -39,7 +39,10 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
     retry_after: float | None = None
+    # Matching requests let through before the rule fires (e.g. 1: fail from page 2 on).
+    after: int = 0
     fired: int = 0
+    passed: int = 0
 
     def matches(self, api: str, request: Request) -> bool:
         if self.times is not None and self.fired >= self.times:
@@ -128,6 +131,9 @@ class Faults:
         with self._lock:
             for rule in self.rules:
                 if rule.kind == "loop_pages" or not rule.matches(api, request):
+                    continue
+                if rule.passed < rule.after:
+                    rule.passed += 1
                     continue
                 if rule.ratio < 1.0 and self._random.random() >= rule.ratio:
                     continue

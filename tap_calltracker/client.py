@@ -82,11 +82,18 @@ class CallTrackerStream(APIStream):
         """The query before any split: unbounded, unless an incremental stream narrows it."""
         return Window(None, None)
 
+    def anchored(self, window: Window) -> Window:
+        """A full read that ends with ACTIVATE_VERSION reads what existed at the sync's
+        start (``to``): records created during it cannot make its total move."""
+        if self.windowed and self.activates_version and window.end is None:
+            return window._replace(end=self.table_version)
+        return window
+
     def get_new_paginator(self) -> WindowedPaginator | None:  # type: ignore[override]
         if not self.paginated:
             return None
         self._paginator = WindowedPaginator(
-            self.first_window(self.context),
+            self.anchored(self.first_window(self.context)),
             read_page=self.read_page,
             read_total=self.read_total,
             announced_pages=self.announced_pages,
@@ -100,7 +107,7 @@ class CallTrackerStream(APIStream):
     def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
         if not self.paginated:
             return {}
-        window = next_page_token or self.first_window(context)
+        window = next_page_token or self.anchored(self.first_window(context))
         return {"page": window.page, "per_page": self.page_size, **window.query(), **self.ordering}
 
     def parse_response(self, response: requests.Response) -> t.Iterable[dict]:

@@ -6,6 +6,7 @@ from singer_sdk import typing as th
 
 from tap_calltracker.streams import STREAM_TYPES
 from tap_common.settings import common_properties, credential_properties
+from tap_common.table_versions import activate_version_setting
 from tap_common.tap import APITap
 
 DEFAULT_API_URL = "https://api.aircall.io/v1"
@@ -57,6 +58,7 @@ class TapCallTracker(APITap):
             ("api_token", "The API token (basic-auth password)."),
         ),
         *common_properties(default_api_url=DEFAULT_API_URL, max_page_size=MAX_PAGE_SIZE),
+        activate_version_setting(),
         th.Property(
             "calls_lookback_days",
             th.IntegerType(minimum=0),

@@ -31,6 +31,7 @@ from tap_common.errors import (
 )
 from tap_common.paging import GuardedPageNumberPaginator, PageInfo
 from tap_common.responses import api_path, json_body
+from tap_common.table_versions import TableVersionStream
 
 if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
@@ -51,7 +52,7 @@ RETRIED_ERRORS = (
 EXPLAINED_FAILURES = (FatalAPIError, RetriableAPIError, requests.RequestException)
 
 
-class APIStream(InstantBookmarks, FastConformStream, RESTStream):
+class APIStream(TableVersionStream, InstantBookmarks, FastConformStream, RESTStream):
     """Base of every stream of both taps."""
 
     # Names of the credential settings (basic auth user and password).
@@ -250,6 +251,7 @@ class APIStream(InstantBookmarks, FastConformStream, RESTStream):
             )
             raise MalformedResponseError(msg, response) from exc
         self.check_envelope(body, response)
+        self.note_page(response)  # what a full read saw, to tell if it is complete
 
     def client_error_message(self, response: requests.Response) -> str:
         """Status, endpoint path and the API's own message; never headers or credentials."""

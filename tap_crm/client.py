@@ -67,6 +67,11 @@ class CRMStream(APIStream):
     def announced_pages(self, response: requests.Response) -> int | None:
         return json_body(response)["data"]["max_page"]
 
+    def read_total(self, response: requests.Response) -> int | None:
+        data = json_body(response)["data"]
+        total = data.get("total_count") if isinstance(data, dict) else None
+        return total if isinstance(total, int) else None
+
     def is_rate_limited(self, response: requests.Response) -> bool:
         """The CRM throttles with 403 and a plain-text body; a JSON 403 is a real refusal."""
         if response.status_code == 429:

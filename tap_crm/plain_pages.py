@@ -99,6 +99,13 @@ class PlainPagedCRMStream(CRMStream):
         data = json_body(response)["data"]
         return data["max_page"] if has_page_metadata(data) else None
 
+    def incomplete_read(self, check: t.Any, context: t.Any) -> str | None:
+        """An API that ignores ``page`` served the whole list on page 1: one snapshot, as
+        complete as an unpaginated answer (``tap_common.table_versions``)."""
+        if getattr(self, "_paginator", None) is not None and self._paginator.repeated:
+            return None
+        return super().incomplete_read(check, context)
+
     def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
         records = super().parse_response(response)  # vets the page first
         first = next(iter(records), None)

@@ -30,6 +30,8 @@ class ModifiedSinceStream(CRMStream):
 
     replication_key = "modified_at"
     is_sorted = True
+    # Re-anchored paging: a deletion during a full read shifts no unread record.
+    read_survives_deletions = True
 
     def starting_since(self) -> int | None:
         """``modified_since`` of the first request: the bookmark or start_date, if any."""

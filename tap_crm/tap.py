@@ -5,6 +5,7 @@ from __future__ import annotations
 from singer_sdk import typing as th
 
 from tap_common.settings import common_properties, credential_properties
+from tap_common.table_versions import activate_version_setting
 from tap_common.tap import APITap
 from tap_crm.streams import STREAM_TYPES
 
@@ -30,6 +31,7 @@ class TapCRM(APITap):
             max_page_size=MAX_PAGE_SIZE,
             default_requests_per_second=DEFAULT_REQUESTS_PER_SECOND,
         ),
+        activate_version_setting(),
     ).to_dict()
 
 

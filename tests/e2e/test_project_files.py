@@ -13,13 +13,13 @@ from tests.e2e.conftest import REPO_ROOT, VENV_BIN, TapCase, clean_environ
 README = (REPO_ROOT / "README.md").read_text()
 MELTANO_YML = yaml.safe_load((REPO_ROOT / "meltano.yml").read_text())
 # Settings the SDK adds to every tap's schema; --about lists them after the tap's own.
+# (Not emit_activate_version_messages: the SDK does not add it, the taps declare it.)
 SDK_BUILTINS = {
     name
     for config in (
         capabilities.STREAM_MAPS_CONFIG,
         capabilities.FLATTENING_CONFIG,
         capabilities.BATCH_CONFIG,
-        capabilities.EMIT_ACTIVATE_VERSION_CONFIG,
     )
     for name in config["properties"]
 }
@@ -149,6 +149,6 @@ def test_meltano_yml_project_settings():
         s
         for kind in ("extractors", "loaders")
         for p in MELTANO_YML["plugins"][kind]
-        for s in p["settings"]
+        for s in p.get("settings", [])  # inherited plugins declare none of their own
     ]
     assert all(s.get("kind") != "password" for s in every_setting)
