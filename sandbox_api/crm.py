@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from sandbox_api import crm_data, fake
 from sandbox_api.http import Request, Response
 from sandbox_api.server import SandboxAPIBase
+from sandbox_api.variations import Variations
 
 USERNAME = "5aba31ea9007ba0f570c92d4"
 PASSWORD = "sandbox-api-key"  # noqa: S105 - the sandbox's fake credentials
@@ -87,6 +88,7 @@ class CRMAPI(SandboxAPIBase):
             self.records[resource] = [generate(i, count) for i in range(count)]
         self._next_index = {name: len(rows) for name, rows in self.records.items()}
         self._index: dict[tuple[str, str | None], tuple[list[dict], list[datetime]]] = {}
+        self.variations = Variations()
 
     # -- what tests use to change data between runs --------------------------------
 
@@ -189,6 +191,9 @@ class CRMAPI(SandboxAPIBase):
             )
         total = len(rows)
         max_page = math.ceil(total / per_page)
+        self.variations.page_served(resource)
+        if odd := self._varied_page(resource, page, per_page, rows, max_page):
+            return odd
         if looping:
             # A broken server: page 1 again and again, always one more page to go.
             rows, max_page = rows[:per_page], page + 1
@@ -202,10 +207,37 @@ class CRMAPI(SandboxAPIBase):
             "total_count": total,
             "page": page,
             "per_page": per_page,
-            "max_page": max_page,
+            "max_page": max_page - 1
+            if self.variations.stale_max_page and max_page > 1
+            else max_page,
         }
         extra = self._contacts_extras() if resource == "contacts" else {}
         return self._ok(data, **extra)
+
+    def _varied_page(
+        self, resource: str, page: int, per_page: int, rows: list[dict], max_page: int
+    ) -> Response | None:
+        """An error status inside a 200, or an odd answer past the end (``variations``)."""
+        if self.variations.take_status_error():
+            data = {
+                resource: [],
+                "total_count": 0,
+                "page": page,
+                "per_page": per_page,
+                "max_page": 0,
+            }
+            body = {**error_body(500, "Server Error", "server_error", "Try again."), "data": data}
+            return Response.json(200, body)
+        if page <= max(max_page, 1) or self.variations.past_end == "empty":
+            return None
+        if self.variations.past_end == "400":
+            return Response.json(
+                400, error_body(400, "Invalid request data", "invalid_request_data", "page")
+            )
+        last = rows[(max_page - 1) * per_page : max_page * per_page]
+        items = [self._item(resource, PAGINATED[resource], row) for row in last]
+        data = {resource: items, "total_count": len(rows), "page": max_page}
+        return self._ok({**data, "per_page": per_page, "max_page": max_page})
 
     def _filtered(self, resource: str, request: Request) -> list[dict]:
         since = request.arg("modified_since")
@@ -220,11 +252,20 @@ class CRMAPI(SandboxAPIBase):
             raise ValueError(msg)
         rows, modified = self._indexed(resource, sort_by)
         if threshold is not None:
+            strict = self.variations.strict_since
             if sort_by == "modified_at":
-                rows = rows[bisect.bisect_left(modified, threshold) :]
+                cut = bisect.bisect_right if strict else bisect.bisect_left
+                rows = rows[cut(modified, threshold) :]
             else:
-                rows = [r for r, m in zip(rows, modified, strict=True) if m >= threshold]
-        return rows[::-1] if sort_by and order == "desc" else list(rows)
+                rows = [
+                    r
+                    for r, m in zip(rows, modified, strict=True)
+                    if (m > threshold if strict else m >= threshold)
+                ]
+        rows = rows[::-1] if sort_by and order == "desc" else list(rows)
+        if sort_by:
+            rows = self.variations.order_ties(rows, lambda r: r.get(sort_by))
+        return rows
 
     def _indexed(self, resource: str, sort_by: str | None) -> tuple[list[dict], list[datetime]]:
         """Rows in ``sort_by`` order (ascending) and their parsed ``modified_at``, cached.
