@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from tap_calltracker import schemas
 from tap_calltracker.client import CallTrackerStream, SingleObjectStream
 from tap_calltracker.pagination import Window, WindowedPaginator
+from tap_common.overlap import OVERLAP_KEY, overlap_start, remember_start
 from tap_common.timestamps import parse_datetime, to_iso_utc, unix_seconds
 
 if t.TYPE_CHECKING:
@@ -34,6 +35,11 @@ def at_or_after(value: t.Any, start: datetime | None) -> bool:
     return parse_datetime(to_iso_utc(value)) >= start  # type: ignore[arg-type]
 
 
+def created_second(item: dict, key: str) -> int:
+    """Whole unix seconds of a raw item's timestamp (unix seconds or ISO text)."""
+    return unix_seconds(parse_datetime(to_iso_utc(item.get(key)) or "1970-01-01T00:00:00Z"))
+
+
 class CreatedSinceStream(CallTrackerStream):
     """Incremental on creation time, filtered by the server: ``from=<bookmark>&order=asc``.
 
@@ -45,6 +51,21 @@ class CreatedSinceStream(CallTrackerStream):
     is_sorted = True
     windowed = True
     ordering: t.ClassVar[dict[str, str]] = {"order": "asc"}
+    # Ascending by the second only: ties and milliseconds within a second come in any
+    # order (nothing in https://developer.aircall.io/api-references/#pagination promises
+    # more), so the SDK's sort check must not end the sync; queries re-anchor on seconds.
+    check_sorted = False
+
+    def get_new_paginator(self) -> WindowedPaginator | None:
+        paginator = super().get_new_paginator()
+        if paginator is not None:
+            paginator.anchor_of = lambda item: created_second(item, self.replication_key)
+        return paginator
+
+    def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
+        for record in super().parse_response(response):
+            if self._paginator.should_emit(record, record.get("id")):
+                yield record
 
     def first_window(self, context: Context | None) -> Window:
         start = self.get_starting_timestamp(context)
@@ -110,12 +131,15 @@ class ContactsStream(CallTrackerStream):
     """Contacts, incremental on ``updated_at``, which the API can sort by but not filter on.
 
     First run (no bookmark, no start_date): every contact, oldest created first, in
-    creation-time windows past the 10,000-item cap. Later runs: newest updated first
-    (``order_by=updated_at&order=desc``); records at or after the bookmark are emitted and
-    paging stops at the first page reaching older ones. Descending, hence unsorted for
-    the SDK: the bookmark is saved when the stream completes. ``from``/``to`` still bound
-    creation time, so a later run splits into windows only if more than 10,000 contacts
-    changed (lazily, dropping contacts the run already emitted).
+    creation-time windows past the 10,000-item cap, re-anchored on creation seconds
+    (``pagination``). Later runs: newest updated first (``order_by=updated_at&order=desc``);
+    records at or after the previous complete run's start are emitted (an overlap,
+    ``tap_common.overlap``: a contact skipped because another was deleted during a run
+    is read by the next) and paging stops at the first page reaching older ones.
+    Descending, hence unsorted for the SDK: the bookmark is saved when the stream
+    completes. ``from``/``to`` still bound creation time, so a later run splits into
+    windows only if more than 10,000 contacts changed (lazily, dropping contacts the run
+    already emitted).
     """
 
     name = "contacts"
@@ -126,15 +150,32 @@ class ContactsStream(CallTrackerStream):
     timestamp_fields = ("created_at", "updated_at")
 
     def _since(self) -> datetime | None:
-        return self.get_starting_timestamp(self.context)
+        """Lower bound of this run's read (set when the stream starts; see ``get_records``)."""
+        if not hasattr(self, "_read_from"):
+            return overlap_start(self.stream_state, self.get_starting_timestamp(self.context))
+        return self._read_from
 
     @property
     def split_lazily(self) -> bool:  # type: ignore[override]
         return self._since() is not None
 
+    def get_records(self, context: Context | None) -> t.Iterable[dict]:
+        start = self.get_starting_timestamp(context)
+        self._read_from = overlap_start(self.get_context_state(context), start)
+        yield from super().get_records(context)
+        state = self.get_context_state(context)
+        if start is None:
+            # Re-anchored on creation time, a full read skips nothing: no overlap needed.
+            state.pop(OVERLAP_KEY, None)
+        else:
+            remember_start(state, start)
+
     def get_new_paginator(self) -> WindowedPaginator | None:
         self._emitted: set[int] = set()
-        return super().get_new_paginator()
+        paginator = super().get_new_paginator()
+        if paginator is not None and self._since() is None:
+            paginator.anchor_of = lambda item: created_second(item, "created_at")
+        return paginator
 
     def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
         params = super().get_url_params(context, next_page_token)
@@ -147,6 +188,8 @@ class ContactsStream(CallTrackerStream):
     def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
         since = self._since()
         for record in super().parse_response(response):
+            if not self._paginator.should_emit(record, record.get("id")):
+                continue
             if at_or_after(record.get("updated_at"), since) and record["id"] not in self._emitted:
                 if since is not None:  # newest first: split windows may re-read a contact
                     self._emitted.add(record["id"])
