@@ -258,7 +258,9 @@ def test_interrupted_calls_run_resumes_from_the_last_state_without_losing_record
     floor = unix(mark) - 2 * DAY
     reread = [r for r in api.records["calls"] if r["started_at"] >= floor]
     assert len(second.records["calls"]) == len(reread)
-    assert len(sandbox.requests_to("calltracker", "/calls")) == 1 + math.ceil((len(reread) - 10) / 9)
+    assert len(sandbox.requests_to("calltracker", "/calls")) == 1 + math.ceil(
+        (len(reread) - 10) / 9
+    )
 
 
 def test_contacts_first_run_gets_past_the_cap_in_creation_windows(make_sandbox):

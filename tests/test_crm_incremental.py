@@ -61,8 +61,14 @@ def test_contacts_resume_from_bookmark_sends_modified_since():
 
 def test_bookmark_wins_over_an_older_start_date_and_loses_to_a_newer_one():
     state = bookmark("deals", "2025-01-02T03:04:05Z")
-    assert url_params("deals", state=state, start_date="2024-01-01")["modified_since"] == 1735787045 - 1
-    assert url_params("deals", state=state, start_date="2025-06-01")["modified_since"] == 1748736000 - 1
+    assert (
+        url_params("deals", state=state, start_date="2024-01-01")["modified_since"]
+        == 1735787045 - 1
+    )
+    assert (
+        url_params("deals", state=state, start_date="2025-06-01")["modified_since"]
+        == 1748736000 - 1
+    )
 
 
 def test_companies_read_newest_first_without_modified_since():
