@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import time
+from datetime import datetime, timezone
+
 import pytest
 
-from sandbox_api import CallTrackerAPI
+from sandbox_api import CallTrackerAPI, calltracker_data
 from tap_calltracker.tap import TapCallTracker
 from tests.singer_io import catalog_selecting, sync
 
@@ -118,15 +121,19 @@ def test_deleted_from_page_one_mid_sync_the_next_run_holds_every_survivor(
         # A complete earlier run, then every contact changes, or 60 users are new.
         done = run(sandbox, [stream])
         state, earlier = done.final_state, set(done.ids(stream))
+        now = int(time.time())
         if stream == "contacts":
             for index in range(len(api.records[stream])):
-                api.modify(stream, index)
+                api.modify(stream, index, updated_at=now - 500 + index)
+            earlier = set()  # every contact changed: each must come again
         else:
-            for _ in range(60):
-                api.add("users")
+            for i in range(60):
+                moment = datetime.fromtimestamp(now - 500 + i, tz=timezone.utc)
+                api.add("users", created_at=calltracker_data.user_iso(moment))
     before = set(ids(api, stream))
     key = "updated_at" if stream == "contacts" and second_run_state else "created_at"
-    order = sorted(api.records[stream], key=lambda r: (str(r[key]), r["id"]))
+    in_scope = [r for r in api.records[stream] if stream == "contacts" or r["id"] not in earlier]
+    order = sorted(in_scope, key=lambda r: (str(r[key]), r["id"]))
     first_on_page_one = order[-1] if key == "updated_at" else order[0]
     api.variations.after_page(stream, 1, remove(api, stream, first_on_page_one))
     api.variations._pages_served.clear()
