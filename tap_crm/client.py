@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import typing as t
 
-from singer_sdk.exceptions import RetriableAPIError
+from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 
 from tap_common.client import APIStream, ensure
+from tap_common.errors import AuthenticationError
 from tap_common.paging import GuardedPageNumberPaginator, PageInfo
 from tap_common.responses import api_path, json_body
 
@@ -87,7 +88,17 @@ class CRMStream(APIStream):
         ):
             paginator.end_of_list()
             return
-        super().validate_response(response)
+        try:
+            super().validate_response(response)
+        except FatalAPIError as exc:
+            page = paginator.page_number if isinstance(paginator, GuardedPageNumberPaginator) else 1
+            refused = response.status_code in range(400, 500)
+            if page <= 1 or not refused or isinstance(exc, AuthenticationError):
+                raise
+            # The swagger's /contacts/cascade ("past the 10,000 contact") hints at a cap on
+            # deep pages: say which stream reached it, in one line.
+            msg = f"Stream '{self.name}': the API refused page {page} ({exc})."
+            raise FatalAPIError(msg) from exc
 
     def announced_pages(self, response: requests.Response) -> int | None:
         return json_body(response)["data"]["max_page"]

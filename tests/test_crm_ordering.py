@@ -179,3 +179,16 @@ def test_deleted_from_page_one_of_a_modified_since_stream_loses_nothing(make_san
     out = run(sandbox, [stream])
 
     assert set(ids(sandbox, stream)) <= set(out.ids(stream))
+
+
+def test_a_refused_deep_page_fails_with_one_line_naming_the_stream(make_sandbox):
+    sandbox = make_sandbox(crm_api=CRMAPI(size=50))
+    sandbox.crm.variations.after_page(
+        "companies", 2, lambda: sandbox.faults.fail(400, times=None, path="/companies")
+    )
+
+    out = run(sandbox, ["companies"], page_size=10, expect_error=True)
+
+    message = str(out.error)
+    assert message.startswith("Stream 'companies': the API refused page 3 (400 ")
+    assert "\n" not in message
