@@ -16,6 +16,7 @@ from sandbox_api.deletions import Deletions
 from sandbox_api.http import Request, Response
 from sandbox_api.oddities import Oddities
 from sandbox_api.server import SandboxAPIBase
+from sandbox_api.variations import Variations
 
 API_ID = "ct-sandbox-api-id"
 API_TOKEN = "ct-sandbox-api-token"  # noqa: S105 - the sandbox's fake credentials
@@ -76,6 +77,7 @@ class CallTrackerAPI(Deletions, SandboxAPIBase):
         self._next_index = {name: len(rows) for name, rows in self.records.items()}
         self._index: dict[tuple[str, bool], tuple[list[dict], list[int]]] = {}
         self.oddities = Oddities()  # odd values served in chosen records (off: empty)
+        self.variations = Variations()
 
     # -- what tests use ------------------------------------------------------------
 
@@ -184,6 +186,11 @@ class CallTrackerAPI(Deletions, SandboxAPIBase):
         else:
             page_rows = rows[(page - 1) * per_page : page * per_page]
             has_next = page * per_page < total
+        self.variations.page_served(resource)
+        if self.variations.cap_total:
+            # Other clients assume: meta.total stops at the cap, no link to a page past it.
+            total = min(total, ITEM_CAP)
+            has_next = has_next and page * per_page < ITEM_CAP
         items = [self._item(resource, self.oddities.apply(row), request) for row in page_rows]
         meta = {
             "count": len(items),
@@ -214,7 +221,12 @@ class CallTrackerAPI(Deletions, SandboxAPIBase):
                 rows = rows[bisect.bisect_left(created, start) : bisect.bisect_right(created, end)]
             else:
                 rows = [r for r, c in zip(rows, created, strict=True) if start <= c <= end]
-        return rows[::-1] if order == "desc" else list(rows)
+        rows = rows[::-1] if order == "desc" else list(rows)
+        if order_by == "updated_at":
+            return self.variations.order_ties(rows, lambda r: r["updated_at"])
+        if source in TIME_FILTERED or source in ORDERED:
+            return self.variations.order_ties(rows, lambda r: created_unix(source, r))
+        return rows
 
     def _indexed(self, source: str, by_update: bool) -> tuple[list[dict], list[int]]:
         """Rows in ascending sort order and their creation times, cached.

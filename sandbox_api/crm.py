@@ -14,6 +14,7 @@ from sandbox_api.deletions import Deletions
 from sandbox_api.http import Request, Response
 from sandbox_api.oddities import Oddities
 from sandbox_api.server import SandboxAPIBase
+from sandbox_api.variations import Variations
 
 USERNAME = crm_data.API_USER_ID
 PASSWORD = crm_data.API_KEY  # the sandbox's fake credentials
@@ -98,6 +99,7 @@ class CRMAPI(Deletions, SandboxAPIBase):
         self._next_index = {name: len(rows) for name, rows in self.records.items()}
         self._index: dict[tuple[str, str | None], tuple[list[dict], list[datetime]]] = {}
         self.oddities = Oddities()  # odd values served in chosen records (off: empty)
+        self.variations = Variations()
 
     # -- what tests use to change data between runs --------------------------------
 
@@ -201,6 +203,9 @@ class CRMAPI(Deletions, SandboxAPIBase):
             )
         total = len(rows)
         max_page = math.ceil(total / per_page)
+        self.variations.page_served(resource)
+        if odd := self._varied_page(resource, page, per_page, rows, max_page):
+            return odd
         if looping:
             # A broken server: page 1 again and again, always one more page to go.
             rows, max_page = rows[:per_page], page + 1
@@ -214,10 +219,37 @@ class CRMAPI(Deletions, SandboxAPIBase):
             "total_count": total,
             "page": page,
             "per_page": per_page,
-            "max_page": max_page,
+            "max_page": max_page - 1
+            if self.variations.stale_max_page and max_page > 1
+            else max_page,
         }
         extra = self._contacts_extras() if resource == "contacts" else {}
         return self._ok(data, **extra)
+
+    def _varied_page(
+        self, resource: str, page: int, per_page: int, rows: list[dict], max_page: int
+    ) -> Response | None:
+        """An error status inside a 200, or an odd answer past the end (``variations``)."""
+        if self.variations.take_status_error():
+            data = {
+                resource: [],
+                "total_count": 0,
+                "page": page,
+                "per_page": per_page,
+                "max_page": 0,
+            }
+            body = {**error_body(500, "Server Error", "server_error", "Try again."), "data": data}
+            return Response.json(200, body)
+        if page <= max(max_page, 1) or self.variations.past_end == "empty":
+            return None
+        if self.variations.past_end == "400":
+            return Response.json(
+                400, error_body(400, "Invalid request data", "invalid_request_data", "page")
+            )
+        last = rows[(max_page - 1) * per_page : max_page * per_page]
+        items = [self._item(resource, PAGINATED[resource], row) for row in last]
+        data = {resource: items, "total_count": len(rows), "page": max_page}
+        return self._ok({**data, "per_page": per_page, "max_page": max_page})
 
     def _filtered(self, resource: str, request: Request) -> list[dict]:
         since = request.arg("modified_since")
@@ -232,11 +264,20 @@ class CRMAPI(Deletions, SandboxAPIBase):
             raise ValueError(msg)
         rows, modified = self._indexed(resource, sort_by)
         if threshold is not None:
+            strict = self.variations.strict_since
             if sort_by == "modified_at":
-                rows = rows[bisect.bisect_left(modified, threshold) :]
+                cut = bisect.bisect_right if strict else bisect.bisect_left
+                rows = rows[cut(modified, threshold) :]
             else:
-                rows = [r for r, m in zip(rows, modified, strict=True) if m >= threshold]
-        return rows[::-1] if sort_by and order == "desc" else list(rows)
+                rows = [
+                    r
+                    for r, m in zip(rows, modified, strict=True)
+                    if (m > threshold if strict else m >= threshold)
+                ]
+        rows = rows[::-1] if sort_by and order == "desc" else list(rows)
+        if sort_by:
+            rows = self.variations.order_ties(rows, lambda r: r.get(sort_by))
+        return rows
 
     def _indexed(self, resource: str, sort_by: str | None) -> tuple[list[dict], list[datetime]]:
         """Rows in ``sort_by`` order (ascending) and their parsed ``modified_at``, cached.

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from tap_calltracker import schemas
 from tap_calltracker.client import CallTrackerStream, SingleObjectStream
 from tap_calltracker.pagination import Window, WindowedPaginator
+from tap_common.overlap import OVERLAP_KEY, overlap_start, remember_start
 from tap_common.timestamps import parse_datetime, to_instant, unix_seconds
 
 if t.TYPE_CHECKING:
@@ -27,7 +28,47 @@ def at_or_after(value: t.Any, start: datetime | None) -> bool:
     return instant is None or instant >= start
 
 
-class CreatedSinceStream(CallTrackerStream):
+def created_second(item: dict, key: str) -> int | None:
+    """Whole unix seconds of a raw item's timestamp (unix seconds or ISO text); None when
+    missing or unreadable."""
+    instant = to_instant(item.get(key))
+    return None if instant is None else unix_seconds(instant)
+
+
+class CreationAnchoredStream(CallTrackerStream):
+    """Read ascending by creation time, re-anchored on the newest creation second read.
+
+    Ascending by the second only: ties and milliseconds within a second come in any
+    order (nothing in https://developer.aircall.io/api-references/#pagination promises
+    more), so queries re-anchor on whole seconds (``pagination``) and the SDK's sort check
+    must not end the sync. A deletion during the read shifts no unread record.
+    """
+
+    windowed = True
+    ordering: t.ClassVar[dict[str, str]] = {"order": "asc"}
+    check_sorted = False
+    read_survives_deletions = True
+    # The creation timestamp the API's ``from``/``to`` filter on.
+    anchor_key: t.ClassVar[str] = "created_at"
+
+    def get_new_paginator(self) -> WindowedPaginator | None:
+        paginator = super().get_new_paginator()
+        if paginator is not None:
+            paginator.anchor_of = lambda item: created_second(item, self.anchor_key)
+        return paginator
+
+    def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
+        # Oldest second first within the page: the API's order is only a hint.
+        page = sorted(
+            super().parse_response(response),
+            key=lambda r: created_second(r, self.anchor_key) or 0,
+        )
+        for record in page:
+            if self._paginator.should_emit(record, record.get("id")):
+                yield record
+
+
+class CreatedSinceStream(CreationAnchoredStream):
     """Incremental on creation time, filtered by the server: ``from=<bookmark>&order=asc``.
 
     Ascending, so the bookmark advances with every record and an interrupted run resumes
@@ -36,8 +77,6 @@ class CreatedSinceStream(CallTrackerStream):
 
     replication_key = "created_at"
     is_sorted = True
-    windowed = True
-    ordering: t.ClassVar[dict[str, str]] = {"order": "asc"}
 
     def first_window(self, context: Context | None) -> Window:
         start = self.get_starting_timestamp(context)
@@ -66,6 +105,7 @@ class CallsStream(CreatedSinceStream):
     name = "calls"
     path = "/calls"
     replication_key = "started_at"
+    anchor_key = "started_at"
     schema = schemas.CALL.to_dict()
 
     def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
@@ -88,12 +128,15 @@ class ContactsStream(CallTrackerStream):
     """Contacts, incremental on ``updated_at``, which the API can sort by but not filter on.
 
     First run (no bookmark, no start_date): every contact, oldest created first, in
-    creation-time windows past the 10,000-item cap. Later runs: newest updated first
-    (``order_by=updated_at&order=desc``); records at or after the bookmark are emitted and
-    paging stops at the first page reaching older ones. Descending, hence unsorted for
-    the SDK: the bookmark is saved when the stream completes. ``from``/``to`` still bound
-    creation time, so a later run splits into windows only if more than 10,000 contacts
-    changed (lazily, dropping contacts the run already emitted).
+    creation-time windows past the 10,000-item cap, re-anchored on creation seconds
+    (``pagination``). Later runs: newest updated first (``order_by=updated_at&order=desc``);
+    records at or after the previous complete run's start are emitted (an overlap,
+    ``tap_common.overlap``: a contact skipped because another was deleted during a run
+    is read by the next) and paging stops at the first page reaching older ones.
+    Descending, hence unsorted for the SDK: the bookmark is saved when the stream
+    completes. ``from``/``to`` still bound creation time, so a later run splits into
+    windows only if more than 10,000 contacts changed (lazily, dropping contacts the run
+    already emitted).
     """
 
     name = "contacts"
@@ -103,15 +146,32 @@ class ContactsStream(CallTrackerStream):
     schema = schemas.CONTACT_RECORD.to_dict()
 
     def _since(self) -> datetime | None:
-        return self.get_starting_timestamp(self.context)
+        """Lower bound of this run's read (set when the stream starts; see ``get_records``)."""
+        if not hasattr(self, "_read_from"):
+            return overlap_start(self.stream_state, self.get_starting_timestamp(self.context))
+        return self._read_from
 
     @property
     def split_lazily(self) -> bool:  # type: ignore[override]
         return self._since() is not None
 
+    def get_records(self, context: Context | None) -> t.Iterable[dict]:
+        start = self.get_starting_timestamp(context)
+        self._read_from = overlap_start(self.get_context_state(context), start)
+        yield from super().get_records(context)
+        state = self.get_context_state(context)
+        if start is None:
+            # Re-anchored on creation time, a full read skips nothing: no overlap needed.
+            state.pop(OVERLAP_KEY, None)
+        else:
+            remember_start(state, start)
+
     def get_new_paginator(self) -> WindowedPaginator | None:
         self._emitted: set[int] = set()
-        return super().get_new_paginator()
+        paginator = super().get_new_paginator()
+        if paginator is not None and self._since() is None:
+            paginator.anchor_of = lambda item: created_second(item, "created_at")
+        return paginator
 
     def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
         params = super().get_url_params(context, next_page_token)
@@ -124,6 +184,8 @@ class ContactsStream(CallTrackerStream):
     def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
         since = self._since()
         for record in super().parse_response(response):
+            if not self._paginator.should_emit(record, record.get("id")):
+                continue
             if at_or_after(record.get("updated_at"), since) and record["id"] not in self._emitted:
                 if since is not None:  # newest first: split windows may re-read a contact
                     self._emitted.add(record["id"])
@@ -146,19 +208,15 @@ class ContactsStream(CallTrackerStream):
 # still point at users and numbers created before it).
 
 
-class UsersStream(CallTrackerStream):
+class UsersStream(CreationAnchoredStream):
     name = "users"
     path = "/users"
-    windowed = True  # from/to past the 10,000-item cap
-    ordering: t.ClassVar[dict[str, str]] = {"order": "asc"}
     schema = schemas.USER_RECORD.to_dict()
 
 
-class NumbersStream(CallTrackerStream):
+class NumbersStream(CreationAnchoredStream):
     name = "numbers"
     path = "/numbers"
-    windowed = True
-    ordering: t.ClassVar[dict[str, str]] = {"order": "asc"}
     schema = schemas.NUMBER_RECORD.to_dict()
 
 

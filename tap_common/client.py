@@ -159,8 +159,8 @@ class APIStream(TableVersionStream, InstantBookmarks, FastConformStream, RESTStr
     def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
         """Records at ``records_jsonpath`` of the (already parsed) body, once the page is vetted."""
         paginator = getattr(self, "_paginator", None)
-        if isinstance(paginator, GuardedPageNumberPaginator):
-            paginator.check(response)
+        if isinstance(paginator, GuardedPageNumberPaginator) and not paginator.check(response):
+            return
         yield from extract_jsonpath(self.records_jsonpath, json_body(response))
 
     def log(self, message: str, *args: t.Any, level: int = logging.INFO, **kwargs: t.Any) -> None:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import typing as t
 
+from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+
 from tap_common.client import APIStream, ensure
-from tap_common.paging import PageInfo
+from tap_common.errors import AuthenticationError
+from tap_common.paging import GuardedPageNumberPaginator, PageInfo
 from tap_common.responses import api_path, json_body
 
 if t.TYPE_CHECKING:
@@ -42,6 +45,14 @@ class CRMStream(APIStream):
             isinstance(body, dict) and "data" in body,
             f"{where} answered without the API's envelope (no 'data' key).",
         )
+        status = body.get("status", 0)
+        if status not in {0, "0", None}:
+            # The envelope's own word wins over the HTTP status: a 200 saying
+            # "status": 500 is a failed request (retried), never an empty end of a list.
+            # https://developer.onepagecrm.com/api/ (responses carry status 0 on success)
+            detail = self.api_error_message(body)
+            msg = f"{where} answered HTTP 200 with status {status} in its envelope"
+            raise RetriableAPIError(f"{msg}: {detail}" if detail else msg, response)
         self.check_data(body["data"], where)
 
     def check_data(self, data: t.Any, where: str) -> None:
@@ -58,11 +69,41 @@ class CRMStream(APIStream):
 
     def read_page(self, response: requests.Response) -> PageInfo:
         data = json_body(response)["data"]
+        items = data[self.items_key]
+        per_page = data.get("per_page") or self.page_size
+        # A full page at (or past) max_page is followed by one more request: a stale
+        # max_page must not end the list early (what comes past the end: see paging).
+        full_at_last = data["page"] >= data["max_page"] and len(items) >= per_page
         return PageInfo(
             current_page=data["page"],
-            has_next=data["page"] < data["max_page"],
-            items=data[self.items_key],
+            has_next=data["page"] < data["max_page"] or full_at_last,
+            items=items,
+            past_announced=full_at_last,
         )
+
+    def validate_response(self, response: requests.Response) -> None:
+        """As the base's, but a 4xx to a probe past the last announced page ends the list."""
+        paginator = getattr(self, "_paginator", None)
+        if (
+            isinstance(paginator, GuardedPageNumberPaginator)
+            and paginator.probing
+            and response.status_code in range(400, 500)
+            and response.status_code not in {401, 429}
+            and not self.is_rate_limited(response)
+        ):
+            paginator.end_of_list()
+            return
+        try:
+            super().validate_response(response)
+        except FatalAPIError as exc:
+            page = paginator.page_number if isinstance(paginator, GuardedPageNumberPaginator) else 1
+            refused = response.status_code in range(400, 500)
+            if page <= 1 or not refused or isinstance(exc, AuthenticationError):
+                raise
+            # The swagger's /contacts/cascade ("past the 10,000 contact") hints at a cap on
+            # deep pages: say which stream reached it, in one line.
+            msg = f"Stream '{self.name}': the API refused page {page} ({exc})."
+            raise FatalAPIError(msg) from exc
 
     def announced_pages(self, response: requests.Response) -> int | None:
         return json_body(response)["data"]["max_page"]

@@ -49,11 +49,13 @@ class PlainPagePaginator(GuardedPageNumberPaginator):
         self._previous_items: list | None = None
         self.repeated = False
 
-    def check(self, response: requests.Response) -> None:
-        """Guard a page with metadata; spot a repeated page without it."""
+    def check(self, response: requests.Response) -> bool:
+        """Guard a page with metadata; spot a repeated page without it.
+
+        False (from the guard, with metadata): the page lies past the end of the list.
+        """
         if has_page_metadata(json_body(response)["data"]):
-            super().check(response)
-            return
+            return super().check(response)
         items = self._read_page(response).items
         if items and items == self._previous_items:
             self.repeated = True
@@ -68,6 +70,7 @@ class PlainPagePaginator(GuardedPageNumberPaginator):
                 self.page_number - 1,
             )
         self._previous_items = items
+        return True
 
     def has_more(self, response: requests.Response) -> bool:
         return not self.repeated and self._read_page(response).has_next

@@ -7,34 +7,38 @@ from __future__ import annotations
 
 import typing as t
 
+from tap_common.overlap import overlap_start, remember_start
+from tap_common.paging import CountedPassesPaginator
+from tap_common.responses import json_body
 from tap_common.timestamps import to_instant, unix_seconds
 from tap_crm import schemas
 from tap_crm.client import CRMStream, SingleObjectCRMStream, UnpaginatedCRMStream
 from tap_crm.plain_pages import PlainPagedCRMStream
-from tap_crm.seek import ModifiedSincePaginator, SeekToken
+from tap_crm.seek import ModifiedSincePaginator, SeekToken, modified_second
 
 if t.TYPE_CHECKING:
     import requests
     from singer_sdk.helpers.types import Context
-
-    from tap_common.paging import PageInfo
 
 
 class ModifiedSinceStream(CRMStream):
     """Incremental on ``modified_at``, filtered by the server with ``modified_since``.
 
     Sorted ascending by ``modified_at``, so the bookmark advances with every record and
-    an interrupted run resumes where it stopped. Pages are re-anchored on the last
-    record's second (``tap_crm.seek``) so edits during the sync cannot hide a record.
+    an interrupted run resumes where it stopped. Pages are re-anchored on the newest
+    second read, and a second larger than a page is read until the API's count of it
+    is complete (``tap_crm.seek``), so edits and tie order cannot hide a record.
     """
 
     replication_key = "modified_at"
     is_sorted = True
     # Re-anchored paging: a deletion during a full read shifts no unread record.
     read_survives_deletions = True
+    # Whether ``modified_since`` is strict (>): None until a bulk second asks (seek).
+    _strict_since: bool | None = None
 
     def starting_since(self) -> int | None:
-        """``modified_since`` of the first request: the bookmark or start_date, if any."""
+        """First second to read: the bookmark's or start_date's, if any."""
         start = self.get_starting_timestamp(self.context)
         return unix_seconds(start) if start else None
 
@@ -45,53 +49,104 @@ class ModifiedSinceStream(CRMStream):
             self.name,
             since=self.starting_since(),
             record_of=lambda item: item[self.wrapper],
+            total_of=lambda response: json_body(response)["data"].get("total_count", 0),
+            count_at_or_after=self.count_at_or_after,
+            page_size=self.page_size,
         )
         return self._paginator
+
+    def since_param(self, second: int) -> int:
+        """``modified_since`` that returns every record at or after ``second``.
+
+        Undocumented whether it is inclusive: unless known inclusive, ask one second
+        early (right for a strict bound) and let the paginator drop what is older.
+        """
+        return second if self._strict_since is False else second - 1
 
     def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
         token = next_page_token or SeekToken(self.starting_since(), 1)
         params = super().get_url_params(context, token.page)
         params.update(sort_by="modified_at", order="asc")
         if token.since is not None:
-            # The API takes unix seconds (or a date), and is inclusive: >= the bookmark.
-            params["modified_since"] = token.since
+            params["modified_since"] = self.since_param(token.since)
         return params
 
     def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
-        return (
-            record
-            for record in super().parse_response(response)
-            if not self._paginator.already_emitted(record)
+        # Oldest second first within the page: the API's tie order is only a hint.
+        page = sorted(super().parse_response(response), key=lambda r: modified_second(r) or 0)
+        return (record for record in page if self._paginator.should_emit(record))
+
+    def _total_for(self, modified_since: int) -> tuple[int, list[dict]]:
+        """``total_count`` and first record of a one-record query from ``modified_since``."""
+        params = {
+            "page": 1,
+            "per_page": 1,
+            "sort_by": "modified_at",
+            "order": "asc",
+            "modified_since": modified_since,
+            **self.extra_params,  # the same list the read sees (e.g. team=true)
+        }
+        prepared = self.build_prepared_request(
+            method="GET", url=self.get_url(self.context), params=params, headers=self.http_headers
         )
+        response = self.request_decorator(self._request)(prepared, self.context)
+        data = json_body(response)["data"]
+        return int(data.get("total_count", 0)), [i[self.wrapper] for i in data[self.items_key]]
+
+    def count_at_or_after(self, second: int) -> int:
+        """Records modified at or after ``second``, by the API's count."""
+        if self._strict_since is None:
+            # The first bulk second of the run has records at ``second``: an inclusive
+            # bound returns one of them first, a strict one a later record.
+            _, first = self._total_for(second)
+            self._strict_since = not (first and modified_second(first[0]) == second)
+        return self._total_for(self.since_param(second))[0]
 
 
 class NewestFirstStream(CRMStream):
     """Incremental on ``modified_at`` for an endpoint without ``modified_since``.
 
-    Reads newest first (``sort_by=modified_at&order=desc``), emits records at or after
-    the bookmark and stops paging at the first page that reaches older ones. Unsorted for
-    the SDK (descending), so the bookmark is saved when the stream completes.
+    Nothing can anchor its pages on time, so the list is read whole on every run
+    (``sort_by=modified_at&order=desc``), again from page 1 while fewer distinct ids than
+    its ``total_count`` were read (tie order may change between requests), and records
+    at or after the previous complete run's start are emitted (``tap_common.overlap``):
+    a record skipped because another was deleted during a run is emitted by the next.
+    Unsorted for the SDK (descending): the bookmark is saved when the stream completes.
     """
 
     replication_key = "modified_at"
 
+    def get_new_paginator(self) -> CountedPassesPaginator:
+        self._paginator = CountedPassesPaginator(
+            self.read_page,
+            self.announced_pages,
+            self.name,
+            total_of=lambda response: json_body(response)["data"].get("total_count", 0),
+        )
+        return self._paginator
+
     def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
-        params = super().get_url_params(context, next_page_token)
+        page = next_page_token.page if next_page_token else 1
+        params = super().get_url_params(context, page)
         params.update(sort_by="modified_at", order="desc")
         return params
 
+    def get_records(self, context: Context | None) -> t.Iterable[dict]:
+        start = self.get_starting_timestamp(context)
+        self._emit_from = overlap_start(self.get_context_state(context), start)
+        yield from super().get_records(context)
+        remember_start(self.get_context_state(context), start)
+
     def _is_new(self, record: dict) -> bool:
-        start = self.get_starting_timestamp(self.context)
-        value = None if start is None else to_instant(record.get(self.replication_key))
-        return value is None or value >= start
+        if self._emit_from is None:
+            return True
+        value = to_instant(record.get(self.replication_key))
+        return value is None or value >= self._emit_from
 
     def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
-        return (record for record in super().parse_response(response) if self._is_new(record))
-
-    def read_page(self, response: requests.Response) -> PageInfo:
-        page = super().read_page(response)
-        reached_old = any(not self._is_new(item[self.wrapper]) for item in page.items)
-        return page._replace(has_next=page.has_next and not reached_old)
+        for record in super().parse_response(response):
+            if self._paginator.should_emit(record.get("id")) and self._is_new(record):
+                yield record
 
 
 # -- paginated, incremental -------------------------------------------------------------

@@ -7,16 +7,34 @@ import typing as t
 import pytest
 
 from sandbox_api import CRMAPI, Sandbox
+from sandbox_api.variations import Variations
 from tap_common import pacing
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--all-switches",
+        action="store_true",
+        default=False,
+        help="run every sandbox with every ordering/paging variation switched on (by hand)",
+    )
+
+
 @pytest.fixture
-def make_sandbox() -> t.Iterator[t.Callable[..., Sandbox]]:
-    """Start sandboxes on free loopback ports; all are stopped after the test."""
+def make_sandbox(request: pytest.FixtureRequest) -> t.Iterator[t.Callable[..., Sandbox]]:
+    """Start sandboxes on free loopback ports; all are stopped after the test.
+
+    With ``--all-switches`` every sandbox starts with ``Variations.everything()``.
+    """
     started: list[Sandbox] = []
+    all_switches = request.config.getoption("--all-switches")
 
     def start(**kwargs: t.Any) -> Sandbox:
-        sandbox = Sandbox(**kwargs).start()
+        sandbox = Sandbox(**kwargs)
+        if all_switches:
+            sandbox.crm.variations = Variations.everything()
+            sandbox.calltracker.variations = Variations.everything()
+        sandbox.start()
         started.append(sandbox)
         return sandbox
 

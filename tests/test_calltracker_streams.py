@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import time
 from collections import Counter
 from datetime import datetime, timezone
@@ -120,7 +121,7 @@ def test_12000_calls_arrive_once_in_time_windows_without_a_refused_request(make_
     print(f"12,000 calls: {len(requests_made)} requests, {elapsed:.1f} s")
 
 
-def test_exactly_10000_calls_fit_one_query_and_need_no_windows(make_sandbox):
+def test_exactly_10000_calls_are_read_by_re_anchored_queries_that_never_page_deep(make_sandbox):
     api = CallTrackerAPI(size=3, sizes={"calls": ITEM_CAP})
     sandbox = make_sandbox(calltracker_api=api)
     config = sandbox.calltracker_config()
@@ -129,19 +130,27 @@ def test_exactly_10000_calls_fit_one_query_and_need_no_windows(make_sandbox):
     assert len(out.records["calls"]) == ITEM_CAP
     assert out.duplicates("calls") == []
     requests_made = sandbox.requests_to("calltracker", "/calls")
-    assert len(requests_made) == ITEM_CAP // 50  # page 200 starts at item 9,950: allowed
-    assert all(r.arg("from") is None and r.status == 200 for r in requests_made)
+    # 50, then 49 new per query (each re-reads its anchor second's call): ~2% more requests.
+    assert len(requests_made) == 1 + math.ceil((ITEM_CAP - 50) / 49)
+    assert all(r.arg("page") == "1" and r.status == 200 for r in requests_made)
 
 
 def test_windows_meet_without_gap_or_overlap(make_sandbox):
-    api = CallTrackerAPI(size=3, sizes={"calls": 10_500})
+    # Contacts changed since the bookmark are read newest first in lazily split windows.
+    api = CallTrackerAPI(size=3, sizes={"contacts": 10_500})
     sandbox = make_sandbox(calltracker_api=api)
     config = sandbox.calltracker_config()
-    sync(TapCallTracker, config, catalog=select(config, {"calls"}))
+    state = {
+        "bookmarks": {
+            "contacts": {"replication_key": "updated_at", "replication_key_value": "2020-01-01"}
+        }
+    }
+    out = sync(TapCallTracker, config, catalog=select(config, {"contacts"}), state=state)
+    assert sorted(out.ids("contacts")) == sorted(c["id"] for c in api.records["contacts"])
 
     windows = sorted(
         (int(r.arg("from")), int(r.arg("to")))
-        for r in sandbox.requests_to("calltracker", "/calls")
+        for r in sandbox.requests_to("calltracker", "/contacts")
         if r.arg("to") is not None and r.arg("page") == "1"
     )
     leaves = [
@@ -161,7 +170,8 @@ def test_more_than_the_cap_within_one_second_fails_clearly(make_sandbox):
 
     assert isinstance(out.error, PaginationError)
     assert "within one second" in str(out.error)
-    assert "calls" not in out.records  # nothing emitted from an unreadable window
+    # Stopped at the one-second window's first page, before paging towards the cap.
+    assert len(out.records["calls"]) <= 50
     assert all(r.status == 200 for r in sandbox.requests_to("calltracker"))
 
 
@@ -187,7 +197,10 @@ def test_users_and_availabilities_read_every_page(make_sandbox, stream):
 
     assert len(out.records[stream]) == 47
     assert out.duplicates(stream) == []
-    assert [r.arg("page") for r in sandbox.requests_to("calltracker")] == ["1", "2", "3"]
+    pages = [r.arg("page") for r in sandbox.requests_to("calltracker")]
+    # Users re-anchor on creation time (page 1 from the last second read); the
+    # availabilities endpoint, not incremental, pages by number.
+    assert pages == (["1", "1", "1"] if stream == "users" else ["1", "2", "3"])
 
 
 def test_next_page_links_are_absolute_and_carry_the_query(make_sandbox):
@@ -220,6 +233,7 @@ def test_a_looping_list_endpoint_stops_with_a_clear_error(make_sandbox):
 def test_a_page_other_than_the_one_asked_stops_before_emitting_it(make_sandbox):
     sandbox = make_sandbox(calltracker_api=CallTrackerAPI(size=3, sizes={"users": 30}))
     original = sandbox.calltracker.handle
+    stream = "user_availability"  # paged by number (users re-anchor on time instead)
 
     def clamp_to_first_page(request, *, looping):
         request.query.pop("page", None)  # a server that ignores ``page``
@@ -227,11 +241,11 @@ def test_a_page_other_than_the_one_asked_stops_before_emitting_it(make_sandbox):
 
     sandbox.calltracker.handle = clamp_to_first_page
     config = sandbox.calltracker_config(page_size=10)
-    out = sync(TapCallTracker, config, catalog=select(config, {"users"}), expect_error=True)
+    out = sync(TapCallTracker, config, catalog=select(config, {stream}), expect_error=True)
 
     assert isinstance(out.error, PaginationError)
     assert "for page 2, the API answered page 1" in str(out.error)
-    assert len(out.records["users"]) == 10  # page 1 only, never twice
+    assert len(out.records[stream]) == 10  # page 1 only, never twice
 
 
 @pytest.mark.parametrize("status", [403, 401], ids=["wrong-pair", "unauthorized"])
@@ -287,13 +301,14 @@ def test_rate_limit_waits_until_the_reset_header(make_sandbox, no_sleep, monkeyp
 
 def test_budget_headers_pace_requests(make_sandbox, no_sleep):
     sandbox = make_sandbox(calltracker_api=CallTrackerAPI(size=5, sizes={"calls": 60}))
-    # Exactly the 12 requests the sync needs: the last ones go out on a nearly spent budget.
-    sandbox.faults.rate_limit(limit=12, window=3600, api="calltracker")
+    # Exactly the 15 requests the sync needs (5, then 4 new per re-anchored page): the
+    # last ones go out on a nearly spent budget.
+    sandbox.faults.rate_limit(limit=15, window=3600, api="calltracker")
     config = sandbox.calltracker_config(page_size=5)
     out = sync(TapCallTracker, config, catalog=select(config, {"calls"}))
 
     assert len(out.records["calls"]) == 60
-    assert len(sandbox.requests_to("calltracker")) == 12
+    assert len(sandbox.requests_to("calltracker")) == 15
     assert any(wait > 0 for wait in no_sleep)  # X-AircallApi-Remaining ran low: paced
     assert all(r.status == 200 for r in sandbox.requests_to("calltracker"))
 

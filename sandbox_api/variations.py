@@ -1,0 +1,107 @@
+"""Switches for what the APIs' documentation leaves open about order and paging.
+
+Every switch is off by default. The taps must pass with every position of every switch:
+
+* ``shuffle_ties``: records sharing a second (the sort key's resolution) come back in a
+  new order on every request, as a database orders ties arbitrarily unless told
+  (MongoDB: https://www.mongodb.com/docs/manual/reference/method/cursor.sort/#sort-consistency).
+  On the call API this also shuffles the milliseconds within a second.
+* ``strict_since``: the CRM's ``modified_since`` keeps records strictly after the
+  second (undocumented whether it is ``>`` or ``>=``).
+* ``cap_total``: the call API's ``meta.total`` stops at 10,000 and ``next_page_link`` is
+  null at the cap, as other clients of it assume.
+* ``status_in_200``: the next N CRM list answers are HTTP 200 whose envelope says
+  ``"status": 500`` with an empty list.
+* ``stale_max_page``: the CRM's ``max_page`` is one less than the real page count;
+  ``past_end`` says what a page past the end answers: ``"empty"``, ``"last"`` (the last
+  page again) or ``"400"``.
+* ``after_page(resource, n, action)``: ``action()`` runs once, right after the n-th page
+  request of ``resource`` is answered (inserts and deletes while a sync pages).
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import typing as t
+from dataclasses import dataclass, field
+from itertools import groupby
+
+ALL_SWITCHES = ("shuffle_ties", "strict_since", "cap_total", "status_in_200", "stale_max_page")
+
+
+@dataclass
+class Variations:
+    shuffle_ties: bool = False
+    strict_since: bool = False
+    cap_total: bool = False
+    status_in_200: int = 0
+    stale_max_page: bool = False
+    past_end: str = "empty"
+    seed: int = 12
+    _hooks: dict[str, list[list]] = field(default_factory=dict)
+    _pages_served: dict[str, int] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self._random = random.Random(self.seed)
+
+    @classmethod
+    def everything(cls, past_end: str = "last") -> Variations:
+        """Every switch on (a few envelope errors), for the by-hand ``--all-switches`` run."""
+        return cls(
+            shuffle_ties=True,
+            strict_since=True,
+            cap_total=True,
+            status_in_200=2,
+            stale_max_page=True,
+            past_end=past_end,
+        )
+
+    # -- order -------------------------------------------------------------------
+
+    def order_ties(self, rows: list[dict], second_of: t.Callable[[dict], t.Any]) -> list[dict]:
+        """``rows`` (sorted by ``second_of``) with each same-second run shuffled, if on."""
+        if not self.shuffle_ties:
+            return rows
+        out: list[dict] = []
+        with self._lock:
+            for _, group in groupby(rows, key=second_of):
+                tie = list(group)
+                if len(tie) > 1:
+                    self._random.shuffle(tie)
+                out.extend(tie)
+        return out
+
+    # -- envelope ----------------------------------------------------------------
+
+    def take_status_error(self) -> bool:
+        """Whether this answer is a 200 with an error status in its envelope."""
+        with self._lock:
+            if self.status_in_200 <= 0:
+                return False
+            self.status_in_200 -= 1
+            return True
+
+    # -- lists that move ---------------------------------------------------------
+
+    def after_page(self, resource: str, n: int, action: t.Callable[[], t.Any]) -> None:
+        """Run ``action`` once, after the n-th page request of ``resource``."""
+        with self._lock:
+            self._hooks.setdefault(resource, []).append([n, action])
+
+    def page_served(self, resource: str) -> None:
+        """Count a page request of ``resource``; run the hooks due now."""
+        with self._lock:
+            served = self._pages_served.get(resource, 0) + 1
+            self._pages_served[resource] = served
+            due = [hook for hook in self._hooks.get(resource, []) if hook[0] == served]
+        for _, action in due:
+            action()
+
+
+def bulk_edit(records: list[dict], count: int, stamp: str, field_name: str = "modified_at") -> None:
+    """Stamp ``count`` records (spread over the list) with one second: a bulk update."""
+    step = max(len(records) // max(count, 1), 1)
+    for record in records[::step][:count]:
+        record[field_name] = stamp
