@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import bisect
-import math
 import time
 import typing as t
 from datetime import datetime, timezone
@@ -12,6 +11,7 @@ from urllib.parse import urlencode
 from sandbox_api import calltracker_data as data
 from sandbox_api import fake
 from sandbox_api.http import Request, Response
+from sandbox_api.rate_headers import RateHeaders
 from sandbox_api.server import SandboxAPIBase
 
 API_ID = "ct-sandbox-api-id"
@@ -72,6 +72,8 @@ class CallTrackerAPI(SandboxAPIBase):
             self.records[resource] = [generate(i, count) for i in range(count)]
         self._next_index = {name: len(rows) for name, rows in self.records.items()}
         self._index: dict[tuple[str, bool], tuple[list[dict], list[int]]] = {}
+        # Which answers carry X-AircallApi-* and in which form (sandbox_api.rate_headers).
+        self.rate_headers = RateHeaders()
 
     # -- what tests use ------------------------------------------------------------
 
@@ -127,18 +129,16 @@ class CallTrackerAPI(SandboxAPIBase):
         if reset_at is not None:
             headers = {
                 "X-AircallApi-Remaining": "0",
-                "X-AircallApi-Reset": str(math.ceil(reset_at)),
+                "X-AircallApi-Reset": self.rate_headers.reset(reset_at),
             }
         response = app_error(429, "Too Many Requests", "Rate limit reached, wait for the reset.")
         response.headers.update(headers)
         return response
 
-    def budget_headers(self, limit: int, remaining: int, reset_at: float) -> dict[str, str]:
-        return {
-            "X-AircallApi-Limit": str(limit),
-            "X-AircallApi-Remaining": str(remaining),
-            "X-AircallApi-Reset": str(math.ceil(reset_at)),
-        }
+    def budget_headers(
+        self, limit: int, remaining: int, reset_at: float, *, refused: bool = False
+    ) -> dict[str, str]:
+        return self.rate_headers.headers(limit, remaining, reset_at, refused=refused)
 
     def handle(self, request: Request, *, looping: bool) -> Response:
         credentials = request.basic_auth()

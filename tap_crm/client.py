@@ -62,6 +62,12 @@ class CRMStream(APIStream):
     def announced_pages(self, response: requests.Response) -> int | None:
         return json_body(response)["data"]["max_page"]
 
+    def announced_total(self, response: requests.Response) -> tuple[int, bool] | None:
+        """``data.total_count`` of the first page: the query's whole size."""
+        data = json_body(response)["data"]
+        total = data.get("total_count") if isinstance(data, dict) else None
+        return (total, False) if isinstance(total, int) else None
+
     def is_rate_limited(self, response: requests.Response) -> bool:
         """The CRM throttles with 403 and a plain-text body; a JSON 403 is a real refusal."""
         if response.status_code == 429:

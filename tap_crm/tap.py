@@ -10,8 +10,6 @@ from tap_crm.streams import STREAM_TYPES
 
 DEFAULT_API_URL = "https://app.onepagecrm.com/api/v3"
 MAX_PAGE_SIZE = 100
-# The CRM publishes no rate-limit headers; its documented throttle averages 5 requests/s.
-DEFAULT_REQUESTS_PER_SECOND = 5
 
 
 class TapCRM(APITap):
@@ -20,6 +18,10 @@ class TapCRM(APITap):
     name = "tap-crm"
     package_name = "crm-calltracker-taps"
     stream_types = STREAM_TYPES
+    # The CRM publishes no rate-limit headers and throttles per IP, shared by every job on
+    # the account: the rate is learned from its answers, starting at the documented
+    # average of 5 requests/s (https://developer.onepagecrm.com/api/ "Rate limiting").
+    learn_rate = True
     config_jsonschema = th.PropertiesList(
         *credential_properties(
             ("username", "The API user's user id (basic-auth user name)."),
@@ -28,7 +30,16 @@ class TapCRM(APITap):
         *common_properties(
             default_api_url=DEFAULT_API_URL,
             max_page_size=MAX_PAGE_SIZE,
-            default_requests_per_second=DEFAULT_REQUESTS_PER_SECOND,
+        ),
+        th.Property(
+            "learn_request_rate",
+            th.BooleanType,
+            default=True,
+            description=(
+                "Learn the CRM's request rate from its throttle answers (start at 5/s, "
+                "speed up while accepted, slow down gently when throttled). Off: requests "
+                "go as fast as max_requests_per_second allows (unbounded when unset)."
+            ),
         ),
     ).to_dict()
 
