@@ -8,8 +8,8 @@ jobs on one account share that budget, so the rate a tap may use is not known in
 
 ``RateController`` finds it the way TCP finds a path's capacity:
 
-* slow start: from the documented average, the rate doubles with every ~second of
-  accepted requests until the first throttle answer (or the ceiling);
+* slow start: from the documented average, the rate grows by half with every accepted
+  request until the first throttle answer (or the ceiling);
 * on a throttle answer the rate is cut gently (x ``DECREASE``), and the rate at which the
   throttle came is remembered as the limit's estimate;
 * then it grows back along a cubic curve (RFC 9438, CUBIC): quickly while far below the
@@ -30,8 +30,10 @@ import typing as t
 DECREASE = 0.85
 # Seconds to climb back to the rate of the last throttle (CUBIC's K).
 RECOVERY_SECONDS = 12.0
-# Slow start: the rate doubles over this many seconds of accepted requests.
-DOUBLING_SECONDS = 1.0
+# Slow start: each accepted request multiplies the rate by this (TCP doubles its window
+# every round trip; here a request is the round trip). From 5/s, a few dozen requests
+# reach hundreds per second, so an unthrottled sync loses well under a second.
+SLOW_START_GROWTH = 1.5
 # Never slower than this (requests/s): a stuck controller must still make progress.
 FLOOR = 0.2
 # Without a throttle the rate may grow, but not beyond this multiple of the rate the tap
@@ -87,11 +89,8 @@ class RateController:
     def accepted(self) -> None:
         """The API accepted a request: grow."""
         with self._lock:
-            if self.slow_start:
-                # Doubling per DOUBLING_SECONDS: one request is 1/rate s of that.
-                rate = self.rate * 2 ** (1.0 / (self.rate * DOUBLING_SECONDS))
-            else:
-                rate = self._cubic(self._clock())
+            growing = self.rate * SLOW_START_GROWTH if self.slow_start else None
+            rate = growing if growing is not None else self._cubic(self._clock())
             achieved = self.achieved
             if achieved is not None:
                 rate = min(rate, max(self.rate, achieved * MAX_LEAD))
