@@ -132,8 +132,10 @@ class CallTrackerStream(APIStream):
         """
         headers = response.headers
         remaining = headers.get("X-AircallApi-Remaining")
-        if remaining is None and response.status_code == 429 and (
-            "X-AircallApi-Reset" in headers or "X-AircallApi-Limit" in headers
+        if (
+            remaining is None
+            and response.status_code == 429
+            and ("X-AircallApi-Reset" in headers or "X-AircallApi-Limit" in headers)
         ):
             remaining = "0"
         if remaining is None:

@@ -281,9 +281,11 @@ class APIStream(FastConformStream, RESTStream):
                 f"{max_total:g} s)."
             )
             raise RateLimitExhaustedError(msg)
-        capped = f"; the API asked {seconds:.0f} s, capped by 'max_rate_limit_wait'" if (
-            seconds > max_wait
-        ) else ""
+        capped = (
+            f"; the API asked {seconds:.0f} s, capped by 'max_rate_limit_wait'"
+            if (seconds > max_wait)
+            else ""
+        )
         level = logging.INFO if wait >= pacing.NOTABLE_WAIT_SECONDS else logging.DEBUG
         self.logger.log(
             level,

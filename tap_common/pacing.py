@@ -74,9 +74,7 @@ class RequestPacer:
         self.ceiling = max_requests_per_second or None
         self.min_interval = 1.0 / max_requests_per_second if max_requests_per_second else 0.0
         self.max_wait = max_wait
-        self.controller = (
-            RateController(initial_rate, self.ceiling, _clock) if learn_rate else None
-        )
+        self.controller = RateController(initial_rate, self.ceiling, _clock) if learn_rate else None
         self.budget = Budget()
         self.window: float | None = None  # seconds per budget window, once two resets show it
         self._last_reset: float | None = None

@@ -47,9 +47,7 @@ GAP_SMOOTHING = 0.2
 class RateController:
     """Requests per second to aim for, learned from accepted and throttled answers."""
 
-    def __init__(
-        self, initial: float, ceiling: float | None, clock: t.Callable[[], float]
-    ) -> None:
+    def __init__(self, initial: float, ceiling: float | None, clock: t.Callable[[], float]) -> None:
         self.ceiling = ceiling or None
         self._clock = clock
         self.rate = self._bounded(initial)
@@ -74,8 +72,8 @@ class RateController:
         with self._lock:
             if self._last_sent is not None:
                 gap = max(at - self._last_sent, 1e-6)
-                self._gap = gap if self._gap is None else (
-                    self._gap + GAP_SMOOTHING * (gap - self._gap)
+                self._gap = (
+                    gap if self._gap is None else (self._gap + GAP_SMOOTHING * (gap - self._gap))
                 )
             self._last_sent = at
 
@@ -132,12 +130,10 @@ class RateController:
     def summary(self) -> str:
         """One phrase for the end-of-run log line."""
         if self.throttles == 0:
-            return (
-                f"no throttle answer; last rate {self.rate:.1f} requests/s"
-                + (f" (ceiling {self.ceiling:g})" if self.ceiling else "")
+            return f"no throttle answer; last rate {self.rate:.1f} requests/s" + (
+                f" (ceiling {self.ceiling:g})" if self.ceiling else ""
             )
         return (
             f"learned rate {self.rate:.1f} requests/s (throttled at about "
             f"{self.limit_estimate or 0:.1f}/s; {self.throttles} throttle answers)"
         )
-
