@@ -30,15 +30,14 @@ class Sandbox(SandboxServer):
         return self.url_for(self.crm)
 
     def crm_config(self, **overrides: t.Any) -> dict[str, t.Any]:
-        """tap-crm settings for this sandbox: fast retries, no request-rate cap or learning."""
+        """tap-crm settings for this sandbox: fast retries, requests unpaced (0: no ceiling
+        and no learned rate)."""
         return {
             "username": crm.USERNAME,
             "password": crm.PASSWORD,
             "api_url": self.crm_url,
             "backoff_factor": 0.01,
             "max_requests_per_second": 0,
-            # Tests are fast without slow start; tests of the learned rate turn it on.
-            "learn_request_rate": False,
             **overrides,
         }
 

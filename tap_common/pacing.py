@@ -93,7 +93,10 @@ class RequestPacer:
             if reset is not None and self._last_reset is not None:
                 step = reset - self._last_reset
                 if step >= 0.5 and (self.window is None or step < self.window - 0.25):
-                    self.window = step
+                    # Resets read as "seconds from now" carry the answer's latency;
+                    # windows are whole seconds in practice (the call API's is a minute).
+                    whole = round(step)
+                    self.window = whole if abs(step - whole) < 0.05 else step
             if reset is not None:
                 self._last_reset = reset
             self.budget = budget
@@ -181,6 +184,6 @@ class RequestPacer:
         if self.budget.limit and self.window:
             return (
                 f"Request rate: paced to the API's budget of {self.budget.limit} requests "
-                f"per {self.window:g} s."
+                f"per {self.window:.1f} s."
             )
         return None

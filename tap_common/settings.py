@@ -107,9 +107,10 @@ def common_properties(
             th.NumberType(minimum=0),
             default=default_requests_per_second,
             description=(
-                "Hard ceiling on the request rate (requests/s). 0 or unset: none; the "
-                "API's rate-limit headers still pace, and tap-crm learns the CRM's rate "
-                "from its throttle answers."
+                "Hard ceiling on the request rate (requests/s); unset: none. tap-crm learns "
+                "the CRM's rate from its throttle answers below this ceiling. 0: no pacing "
+                "at all (no ceiling, no learned rate); the API's rate-limit headers still "
+                "pace tap-calltracker."
             ),
         ),
     ]

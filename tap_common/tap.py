@@ -76,7 +76,8 @@ class APITap(Tap):
         return RequestPacer(
             max_requests_per_second=self.config.get("max_requests_per_second") or None,
             max_wait=float(self.config.get("max_rate_limit_wait", 300)),
-            learn_rate=self.learn_rate and bool(self.config.get("learn_request_rate", True)),
+            # 0 means unpaced: neither a ceiling nor a learned rate.
+            learn_rate=self.learn_rate and self.config.get("max_requests_per_second") != 0,
         )
 
     def sync_all(self) -> None:

@@ -20,7 +20,8 @@ class TapCRM(APITap):
     stream_types = STREAM_TYPES
     # The CRM publishes no rate-limit headers and throttles per IP, shared by every job on
     # the account: the rate is learned from its answers, starting at the documented
-    # average of 5 requests/s (https://developer.onepagecrm.com/api/ "Rate limiting").
+    # average of 5 requests/s (https://developer.onepagecrm.com/api/ "Rate limiting"),
+    # unless max_requests_per_second is 0 (no pacing at all).
     learn_rate = True
     config_jsonschema = th.PropertiesList(
         *credential_properties(
@@ -30,16 +31,6 @@ class TapCRM(APITap):
         *common_properties(
             default_api_url=DEFAULT_API_URL,
             max_page_size=MAX_PAGE_SIZE,
-        ),
-        th.Property(
-            "learn_request_rate",
-            th.BooleanType,
-            default=True,
-            description=(
-                "Learn the CRM's request rate from its throttle answers (start at 5/s, "
-                "speed up while accepted, slow down gently when throttled). Off: requests "
-                "go as fast as max_requests_per_second allows (unbounded when unset)."
-            ),
         ),
     ).to_dict()
 

@@ -137,7 +137,8 @@ def test_plain_text_403_is_the_crm_throttle_and_is_waited_out(sandbox, no_sleep)
 
     assert statuses(sandbox)[:3] == [403, 403, 200]
     assert len(out.records["contacts"]) == 25
-    # No hint and no learned rate (the sandbox config turns learning off): backoff_factor.
+    # No hint and no learned rate (the sandbox config sets max_requests_per_second: 0):
+    # the pause is backoff_factor.
     assert no_sleep.count(0.01) == 2
 
 

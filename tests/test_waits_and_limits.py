@@ -275,7 +275,7 @@ def test_crm_sync_under_its_sliding_window_throttle_learns_the_rate(make_sandbox
     limit = 20
     sandbox.faults.sliding_window(average=limit, burst=2 * limit, api="crm")
     with caplog.at_level(logging.INFO):
-        out = crm_sync(sandbox, {"contacts"}, learn_request_rate=True)
+        out = crm_sync(sandbox, {"contacts"}, max_requests_per_second=None)
 
     assert_every_record_once(out, sandbox.crm.expected("contacts"), "contacts")
     requests = sandbox.requests_to("crm")
