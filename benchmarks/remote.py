@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sandbox_api import CRMAPI, Sandbox
 from sandbox_api.calltracker import CallTrackerAPI
+from sandbox_api.rate_headers import RateHeaders
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -40,6 +41,12 @@ def _serve(spec: dict[str, t.Any]) -> None:
             break
         if command == "rate_limit":
             sandbox.faults.rate_limit(**args)
+            _answer(None)
+        elif command == "sliding_window":
+            sandbox.faults.sliding_window(**args)
+            _answer(None)
+        elif command == "rate_headers":
+            sandbox.calltracker.rate_headers = RateHeaders(**args)
             _answer(None)
         elif command == "clear_faults":
             sandbox.faults.clear()
@@ -96,6 +103,12 @@ class RemoteSandbox:
 
     def rate_limit(self, limit: int, window: float, api: str | None = None) -> None:
         self._call("rate_limit", limit=limit, window=window, api=api)
+
+    def sliding_window(self, average: float, burst: int, api: str | None = None) -> None:
+        self._call("sliding_window", average=average, burst=burst, api=api)
+
+    def rate_headers(self, on_429_only: bool, reset_form: str) -> None:
+        self._call("rate_headers", on_429_only=on_429_only, reset_form=reset_form)
 
     def clear_faults(self) -> None:
         self._call("clear_faults")

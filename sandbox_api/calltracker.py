@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import bisect
-import math
 import time
 import typing as t
 from datetime import datetime, timezone
@@ -15,6 +14,7 @@ from sandbox_api.calltracker_fetch import call_as_listed
 from sandbox_api.deletions import Deletions
 from sandbox_api.http import Request, Response
 from sandbox_api.oddities import Oddities
+from sandbox_api.rate_headers import RateHeaders
 from sandbox_api.server import SandboxAPIBase
 from sandbox_api.variations import Variations
 
@@ -78,6 +78,8 @@ class CallTrackerAPI(Deletions, SandboxAPIBase):
         self._index: dict[tuple[str, bool], tuple[list[dict], list[int]]] = {}
         self.oddities = Oddities()  # odd values served in chosen records (off: empty)
         self.variations = Variations()
+        # Which answers carry X-AircallApi-* and in which form (sandbox_api.rate_headers).
+        self.rate_headers = RateHeaders()
 
     # -- what tests use ------------------------------------------------------------
 
@@ -139,18 +141,16 @@ class CallTrackerAPI(Deletions, SandboxAPIBase):
         if reset_at is not None:
             headers = {
                 "X-AircallApi-Remaining": "0",
-                "X-AircallApi-Reset": str(math.ceil(reset_at)),
+                "X-AircallApi-Reset": self.rate_headers.reset(reset_at),
             }
         response = app_error(429, "Too Many Requests", "Rate limit reached, wait for the reset.")
         response.headers.update(headers)
         return response
 
-    def budget_headers(self, limit: int, remaining: int, reset_at: float) -> dict[str, str]:
-        return {
-            "X-AircallApi-Limit": str(limit),
-            "X-AircallApi-Remaining": str(remaining),
-            "X-AircallApi-Reset": str(math.ceil(reset_at)),
-        }
+    def budget_headers(
+        self, limit: int, remaining: int, reset_at: float, *, refused: bool = False
+    ) -> dict[str, str]:
+        return self.rate_headers.headers(limit, remaining, reset_at, refused=refused)
 
     def handle(self, request: Request, *, looping: bool) -> Response:
         credentials = request.basic_auth()

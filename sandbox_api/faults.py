@@ -74,6 +74,37 @@ class RateLimit:
         return True, self.limit - used - 1, reset_at
 
 
+@dataclass
+class SlidingWindowLimit:
+    """A leaky bucket per API, as OnePageCRM's throttle (improved-rack-throttle's
+    ``SlidingWindow``, https://github.com/seomoz/improved-rack-throttle): ``average``
+    requests/s drain the bucket, ``burst`` is its size. Every request, refused or not,
+    adds one (capped at ``burst``); a request that fills it is refused."""
+
+    average: float
+    burst: int
+    api: str | None = None
+    levels: dict[str, tuple[float, float]] = field(default_factory=dict)
+    refused: int = 0
+
+    @property
+    def limit(self) -> int:
+        return self.burst
+
+    def take(self, api: str) -> tuple[bool, int, float]:
+        """Count a request: (allowed, remaining, time the bucket has room again)."""
+        at = time.time()
+        level, touched = self.levels.get(api, (0.0, at))
+        level = max(level - (at - touched) * self.average, 0.0)
+        level = min(level + 1, self.burst)
+        self.levels[api] = (level, at)
+        allowed = level < self.burst
+        if not allowed:
+            self.refused += 1
+        room_at = at + max(level - (self.burst - 1), 0.0) / self.average
+        return allowed, max(int(self.burst - 1 - level), 0), room_at
+
+
 class Faults:
     """The fault switches of one sandbox server; all methods are thread-safe."""
 
@@ -81,7 +112,7 @@ class Faults:
         self._lock = threading.Lock()
         self._random = random.Random(seed)
         self.rules: list[Fault] = []
-        self.rate_limits: list[RateLimit] = []
+        self.rate_limits: list[RateLimit | SlidingWindowLimit] = []
 
     # -- switches ----------------------------------------------------------------
 
@@ -115,6 +146,15 @@ class Faults:
 
     def rate_limit(self, limit: int, window: float, api: str | None = None) -> RateLimit:
         rule = RateLimit(limit, window, api)
+        with self._lock:
+            self.rate_limits.append(rule)
+        return rule
+
+    def sliding_window(
+        self, average: float, burst: int, api: str | None = None
+    ) -> SlidingWindowLimit:
+        """The CRM's own throttle: ``average`` requests/s with bursts of ``burst``."""
+        rule = SlidingWindowLimit(average, burst, api)
         with self._lock:
             self.rate_limits.append(rule)
         return rule
@@ -155,7 +195,9 @@ class Faults:
                 if rule.api not in {None, handler.name}:
                     continue
                 allowed, remaining, reset_at = rule.take(handler.name)
-                headers = handler.budget_headers(rule.limit, remaining, reset_at)
+                headers = handler.budget_headers(
+                    rule.limit, remaining, reset_at, refused=not allowed
+                )
                 if not allowed:
                     return handler.throttle_response(reset_at - time.time(), reset_at), headers
             return None, headers

@@ -30,7 +30,8 @@ class Sandbox(SandboxServer):
         return self.url_for(self.crm)
 
     def crm_config(self, **overrides: t.Any) -> dict[str, t.Any]:
-        """tap-crm settings for this sandbox: fast retries, no fixed request-rate cap."""
+        """tap-crm settings for this sandbox: fast retries, requests unpaced (0: no ceiling
+        and no learned rate)."""
         return {
             "username": crm.USERNAME,
             "password": crm.PASSWORD,

@@ -30,8 +30,11 @@ class SandboxAPIBase:
         """The API's own 'too many requests' answer."""
         return Response.json(429, {"message": "Too Many Requests"})
 
-    def budget_headers(self, limit: int, remaining: int, reset_at: float) -> dict[str, str]:
-        """Rate-limit headers the API adds to every answer while a limit is on."""
+    def budget_headers(
+        self, limit: int, remaining: int, reset_at: float, *, refused: bool = False
+    ) -> dict[str, str]:
+        """Rate-limit headers the API adds to an answer while a limit is on (``refused``:
+        to the throttle answer)."""
         return {}
 
 

@@ -7,7 +7,7 @@ import typing as t
 
 from singer_sdk.helpers.jsonpath import extract_jsonpath
 
-from tap_calltracker.pagination import Window, WindowedPaginator
+from tap_calltracker.pagination import ITEM_CAP, Window, WindowedPaginator
 from tap_common import pacing
 from tap_common.client import APIStream, ensure, retry_after_seconds
 from tap_common.pacing import Budget
@@ -119,27 +119,57 @@ class CallTrackerStream(APIStream):
     # -- rate limits and errors ----------------------------------------------------------
 
     def read_budget(self, response: requests.Response) -> Budget | None:
+        """``X-AircallApi-Limit/-Remaining/-Reset``, on every answer or on 429s only.
+
+        https://developer.aircall.io/api-references/#rate-limiting says the headers come
+        "when the rate limit has been reached"; a 429 without ``Remaining`` has none left.
+        """
         headers = response.headers
-        if "X-AircallApi-Remaining" not in headers:
+        remaining = headers.get("X-AircallApi-Remaining")
+        if (
+            remaining is None
+            and response.status_code == 429
+            and ("X-AircallApi-Reset" in headers or "X-AircallApi-Limit" in headers)
+        ):
+            remaining = "0"
+        if remaining is None:
             return None
         try:
+            reset = _float_or_none(headers.get("X-AircallApi-Reset"))
             return Budget(
                 limit=_int_or_none(headers.get("X-AircallApi-Limit")),
-                remaining=_int_or_none(headers.get("X-AircallApi-Remaining")),
-                reset_at=_float_or_none(headers.get("X-AircallApi-Reset")),
+                remaining=_int_or_none(remaining),
+                reset_at=None if reset is None else reset_to_unix(reset, pacing.now()),
             )
         except ValueError:
             return None
 
     def rate_limit_wait(self, response: requests.Response) -> float | None:
-        """Until ``X-AircallApi-Reset`` (unix seconds); ``Retry-After`` if that is all there is."""
+        """``Retry-After`` if sent; else until ``X-AircallApi-Reset`` when it is a wait ask
+        (a 429, or no requests left), read in whichever form it comes."""
+        if (told := retry_after_seconds(response)) is not None:
+            return told
+        headers = response.headers
+        if response.status_code != 429 and headers.get("X-AircallApi-Remaining") not in {
+            None,
+            "0",
+        }:
+            return None  # requests left in the window: the reset is no reason to wait
         try:
-            reset_at = _float_or_none(response.headers.get("X-AircallApi-Reset"))
+            reset = _float_or_none(headers.get("X-AircallApi-Reset"))
         except ValueError:
-            reset_at = None
-        if reset_at is not None:
-            return max(reset_at - pacing.now(), 0.0)
-        return retry_after_seconds(response)
+            return None
+        if reset is None:
+            return None
+        current = pacing.now()
+        return max(reset_to_unix(reset, current) - current, 0.0)
+
+    def announced_total(self, response: requests.Response) -> tuple[int, bool] | None:
+        """``meta.total``; at the API's 10,000-item cap it is only a lower bound."""
+        if not self.paginated:
+            return None
+        total = json_body(response)["meta"]["total"]
+        return total, total >= ITEM_CAP
 
     def auth_failure_message(self, response: requests.Response) -> str | None:
         """403 ``Forbidden`` is a wrong id/token pair here, 401 a missing header (B.7)."""
@@ -182,3 +212,18 @@ def _int_or_none(value: str | None) -> int | None:
 
 def _float_or_none(value: str | None) -> float | None:
     return None if value in {None, ""} else float(value)
+
+
+def reset_to_unix(value: float, current: float) -> float:
+    """``X-AircallApi-Reset`` as unix seconds, told apart by magnitude against the clock.
+
+    The reference calls it the time the counter resets without a unit, and clients read
+    it as unix seconds, unix milliseconds or seconds from now. A window is at most minutes
+    long, so: far above the clock's seconds it is milliseconds; near them, seconds; far
+    below them (less than half), a count of seconds from now.
+    """
+    if value > current * 100:
+        return value / 1000.0
+    if value > current / 2:
+        return value
+    return current + value

@@ -30,6 +30,7 @@ from tap_common.errors import (
     UnexpectedResponseError,
 )
 from tap_common.paging import GuardedPageNumberPaginator, PageInfo
+from tap_common.progress import StreamProgress
 from tap_common.responses import api_path, json_body
 from tap_common.table_versions import TableVersionStream
 
@@ -48,6 +49,11 @@ RETRIED_ERRORS = (
     requests.exceptions.ChunkedEncodingError,
     requests.exceptions.ContentDecodingError,
 )
+# Statuses below 500 retried like a 5xx: a proxy's request timeout (RFC 9110 section
+# 15.5.9) and "too early" (RFC 8470 section 5.2); both invite the same request again.
+RETRIED_STATUSES = frozenset({408, 425})
+# Wait at least this long when the API's reset time is already past by our clock.
+MIN_WAIT_SECONDS = 1.0
 # Failures that deserve one clear line instead of a traceback.
 EXPLAINED_FAILURES = (FatalAPIError, RetriableAPIError, requests.RequestException)
 
@@ -88,6 +94,10 @@ class APIStream(TableVersionStream, InstantBookmarks, FastConformStream, RESTStr
         """Seconds the API asks us to wait, from its headers, if it says."""
         return retry_after_seconds(response)
 
+    def announced_total(self, response: requests.Response) -> tuple[int, bool] | None:
+        """(records the first page says the query holds, whether that is a lower bound)."""
+        return None
+
     def auth_failure_message(self, response: requests.Response) -> str | None:
         """A one-line message when the response means 'wrong credentials', else None."""
         if response.status_code == 401:
@@ -126,6 +136,23 @@ class APIStream(TableVersionStream, InstantBookmarks, FastConformStream, RESTStr
     def pacer(self) -> pacing.RequestPacer:
         """The tap-wide pacer: the budget is per account, shared by all streams."""
         return self._tap.pacer  # type: ignore[attr-defined]
+
+    @property
+    def progress(self) -> StreamProgress:
+        """Counters and progress lines of the stream's current sync."""
+        if getattr(self, "_progress", None) is None:
+            self._progress = StreamProgress(self.name, self.logger)
+        return self._progress
+
+    def request_records(self, context: Context | None) -> t.Iterable[dict]:
+        """The SDK's paging loop, counted for the progress lines."""
+        self._progress = progress = StreamProgress(self.name, self.logger)
+        try:
+            for record in super().request_records(context):
+                progress.record()
+                yield record
+        finally:
+            progress.finish()
 
     @property
     def requests_session(self) -> requests.Session:
@@ -178,65 +205,108 @@ class APIStream(TableVersionStream, InstantBookmarks, FastConformStream, RESTStr
         prepared_request: requests.PreparedRequest,
         context: Context | None,
     ) -> requests.Response:
-        """Send one request, waiting out rate limits without spending the retry budget.
+        """Send one request, waiting as long as the API asks without spending the retry budget.
 
-        Rate-limit answers (429, or the CRM's plain-text 403) are waited out here, as
-        long as the API says, up to ``max_rate_limit_retries`` times in a row. Errors
-        worth a retry (5xx, timeouts, malformed bodies) raise and are retried by the
-        backoff decorator around this method, ``max_retries`` times.
+        A rate-limit answer (429, or the CRM's plain-text 403), or a 5xx, 408 or 425 that
+        says how long to wait (``Retry-After`` or the API's reset header), is waited out
+        here: each wait capped by ``max_rate_limit_wait``, all of them together by
+        ``max_rate_limit_wait_total`` (RFC 9110 section 10.2.3: Retry-After may come with
+        503 as well as 429). Errors worth a retry that say nothing about waiting (5xx,
+        408, 425, timeouts, malformed bodies) raise and are retried by the backoff
+        decorator around this method, ``max_retries`` times.
         """
         if self.is_sorted and self.replication_key:
             # A page boundary: everything emitted so far is covered by the bookmark, so a
             # run killed during the next page resumes here, not at the stream's start.
             self._write_state_message()
-        consecutive_limits = 0
+        waited = 0.0  # seconds waited for this request on answers that asked for a wait
         while True:
-            self.pacer.before_request()
+            self.progress.waited(self.pacer.before_request())
             response = self.requests_session.send(
                 prepared_request, timeout=self.timeout, allow_redirects=self.allow_redirects
             )
+            self.progress.requested()
             self._write_request_duration_log(
                 endpoint=self.path, response=response, context=context, extra_tags=None
             )
             if budget := self.read_budget(response):
                 self.pacer.observe(budget)
-            if not self.is_rate_limited(response):
+            wait = self._wait_asked(response)
+            if wait is None:
+                if response.status_code < 400:
+                    self.pacer.accepted()
                 break
-            consecutive_limits += 1
-            if consecutive_limits > int(self.config.get("max_rate_limit_retries", 10)):
-                msg = (
-                    f"The API kept rate limiting {api_path(response)} "
-                    f"({consecutive_limits} answers in a row); giving up. Lower "
-                    "'max_requests_per_second' or raise 'max_rate_limit_retries'."
-                )
-                raise RateLimitExhaustedError(msg)
-            self._wait_for_rate_limit(response, consecutive_limits)
+            wait = self._bounded_wait(response, wait, waited)
+            pacing.sleep(wait)
+            waited += wait
+            self.progress.waited(wait)
         self.validate_response(response)
+        if not self.progress.announced:
+            announced = self.announced_total(response)
+            self.progress.first_page(*(announced or (None, False)))
         return response
 
-    def _wait_for_rate_limit(self, response: requests.Response, attempt: int) -> None:
+    def _wait_asked(self, response: requests.Response) -> tuple[float, str] | None:
+        """(seconds to wait, why) when this answer means 'come back later', else None."""
+        status = response.status_code
+        throttled = self.is_rate_limited(response)
+        if not throttled and status not in RETRIED_STATUSES and status < 500:
+            return None
         told = self.rate_limit_wait(response)
+        if throttled:
+            self.progress.throttled()
+            pause = self.pacer.throttled()
+            if told is not None:
+                # A reset already past by our clock (skew): wait a moment, never spin.
+                return (told if told > 0 else MIN_WAIT_SECONDS), "as the API asked"
+            if pause is not None:
+                return pause, "no wait given: one request interval at the lowered rate"
+            return self.backoff_factor, "no wait given: backoff_factor"
+        if told is not None:
+            return (told if told > 0 else MIN_WAIT_SECONDS), "as the API asked"
+        return None  # an error that says nothing about waiting: retried with backoff
+
+    def _bounded_wait(
+        self, response: requests.Response, asked: tuple[float, str], waited: float
+    ) -> float:
+        """The wait to sleep now: capped per answer, and the request given up once the
+        waits in a row would pass ``max_rate_limit_wait_total``."""
+        seconds, why = asked
         max_wait = float(self.config.get("max_rate_limit_wait", 300))
-        # No hint from the API: exponential, as for errors.
-        wait = told if told is not None else self.backoff_factor * 2 ** (attempt - 1)
-        wait = min(max(wait, 0.0), max_wait)
+        max_total = float(self.config.get("max_rate_limit_wait_total", 900))
+        wait = min(seconds, max_wait)
+        if waited + wait > max_total:
+            msg = (
+                f"The API answered {response.status_code} on {api_path(response)} and asked "
+                f"to wait {seconds:.0f} s more after {waited:.0f} s of waiting for this "
+                f"request; giving up (the limit is 'max_rate_limit_wait_total' = "
+                f"{max_total:g} s)."
+            )
+            raise RateLimitExhaustedError(msg)
+        capped = (
+            f"; the API asked {seconds:.0f} s, capped by 'max_rate_limit_wait'"
+            if (seconds > max_wait)
+            else ""
+        )
         level = logging.INFO if wait >= pacing.NOTABLE_WAIT_SECONDS else logging.DEBUG
         self.logger.log(
             level,
-            "Rate limited by the API (%s on %s); waiting %.1f s (%s) before retrying.",
+            "%s %s from %s; waiting %.1f s (%s%s) before asking again.",
             response.status_code,
+            "rate limit" if self.is_rate_limited(response) else response.reason,
             api_path(response),
             wait,
-            "as the API asked" if told is not None else "no wait given, exponential backoff",
+            why,
+            capped,
         )
-        pacing.sleep(wait)
+        return wait
 
     def validate_response(self, response: requests.Response) -> None:
         """Sort a response into success, retriable failure or a clear fatal error."""
         status = response.status_code
         if auth_message := self.auth_failure_message(response):
             raise AuthenticationError(auth_message)
-        if status >= 500 or self.is_rate_limited(response):
+        if status >= 500 or status in RETRIED_STATUSES or self.is_rate_limited(response):
             msg = f"{status} {response.reason} from {api_path(response)}"
             raise RetriableAPIError(msg, response)
         if status >= 400:

@@ -7,9 +7,12 @@ requests per account (or per IP), not per endpoint.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from dataclasses import dataclass
+
+from tap_common.rate_control import RateController
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +31,11 @@ def now() -> float:
     return time.time()
 
 
+def _clock() -> float:
+    # Looked up at each call, so a test's replacement of ``now`` applies to the controller.
+    return now()
+
+
 @dataclass
 class Budget:
     """What the API last said about its rate-limit window."""
@@ -40,36 +48,98 @@ class Budget:
 class RequestPacer:
     """Space requests out so a sync stays within the API's budget.
 
-    Two sources of pace, whichever asks for the longer wait:
-    * ``max_requests_per_second`` (a setting): a fixed minimum interval, for APIs that
-      publish no rate-limit headers.
-    * the budget headers of the last response: when ``remaining`` runs low the rest of
-      the window's requests are spread over the time left, and at zero the pacer waits
-      for the reset. A long sync then runs close to N requests per window with few or
-      no 429s.
+    Three sources of pace, whichever asks for the longer wait:
+    * ``max_requests_per_second`` (a setting): a hard ceiling on the rate.
+    * a ``RateController`` (``learn_rate``), for an API that publishes no budget: the
+      rate is learned from accepted and throttled answers (see ``rate_control``).
+    * the budget headers the API sends: when ``remaining`` runs low the rest of the
+      window's requests are spread over the time left, and at zero the pacer waits for
+      the reset. When the headers come on throttle answers only, the limit and window
+      they reveal are carried forward: once two resets have shown the window's length,
+      each new window is assumed to hold ``limit`` requests, so a long sync runs at the
+      limit without meeting the throttle at every window.
     """
 
     # Below this share of the window's limit, the pacer starts spreading requests.
     LOW_BUDGET_SHARE = 0.1
 
-    def __init__(self, max_requests_per_second: float | None, max_wait: float) -> None:
+    def __init__(
+        self,
+        max_requests_per_second: float | None,
+        max_wait: float,
+        *,
+        learn_rate: bool = False,
+        initial_rate: float = 5.0,
+    ) -> None:
+        self.ceiling = max_requests_per_second or None
         self.min_interval = 1.0 / max_requests_per_second if max_requests_per_second else 0.0
         self.max_wait = max_wait
+        self.controller = RateController(initial_rate, self.ceiling, _clock) if learn_rate else None
         self.budget = Budget()
+        self.window: float | None = None  # seconds per budget window, once two resets show it
+        self._last_reset: float | None = None
         self._last_request_at: float | None = None
         self._lock = threading.Lock()
+        self.waited = 0.0  # seconds spent pacing, over the whole run
 
     def observe(self, budget: Budget) -> None:
         """Record the budget the API reported on its latest response."""
-        if budget.remaining is not None:
+        if budget.remaining is None:
+            return
+        with self._lock:
+            if budget.limit is None:
+                budget.limit = self.budget.limit
+            reset = budget.reset_at
+            if reset is not None and self._last_reset is not None:
+                step = reset - self._last_reset
+                if step >= 0.5 and (self.window is None or step < self.window - 0.25):
+                    # Resets read as "seconds from now" carry the answer's latency;
+                    # windows are whole seconds in practice (the call API's is a minute).
+                    whole = round(step)
+                    self.window = whole if abs(step - whole) < 0.05 else step
+            if reset is not None:
+                self._last_reset = reset
             self.budget = budget
+
+    def accepted(self) -> None:
+        """The API accepted the last request (for the learned rate)."""
+        if self.controller is not None:
+            self.controller.accepted()
+
+    def throttled(self) -> float | None:
+        """The API refused a request for its rate: the pause before trying again, if the
+        learned rate has one (about one request interval at the new, lower rate)."""
+        if self.controller is None:
+            return None
+        self.controller.throttled()
+        return self.controller.interval
+
+    def _roll_window(self, current: float) -> None:
+        """Past the reset with no fresh headers: assume the next window's full budget."""
+        budget = self.budget
+        if (
+            self.window
+            and budget.limit
+            and budget.reset_at is not None
+            and current >= budget.reset_at
+        ):
+            windows = math.floor((current - budget.reset_at) / self.window) + 1
+            self.budget = Budget(
+                limit=budget.limit,
+                remaining=budget.limit,
+                reset_at=budget.reset_at + windows * self.window,
+            )
 
     def wait_before_request(self) -> float:
         """How long to wait before the next request, in seconds (0 for none)."""
         current = now()
+        self._roll_window(current)
+        interval = self.min_interval
+        if self.controller is not None:
+            interval = max(interval, self.controller.interval)
         wait = 0.0
-        if self._last_request_at is not None and self.min_interval:
-            wait = self._last_request_at + self.min_interval - current
+        if self._last_request_at is not None and interval:
+            wait = self._last_request_at + interval - current
         budget = self.budget
         if budget.remaining is not None and budget.reset_at is not None:
             until_reset = budget.reset_at - current
@@ -80,8 +150,8 @@ class RequestPacer:
                     wait = max(wait, until_reset / (budget.remaining + 1))
         return min(max(wait, 0.0), self.max_wait)
 
-    def before_request(self) -> None:
-        """Block until the next request may go out."""
+    def before_request(self) -> float:
+        """Block until the next request may go out; returns the seconds waited."""
         with self._lock:
             wait = self.wait_before_request()
             if wait >= NOTABLE_WAIT_SECONDS:
@@ -93,7 +163,27 @@ class RequestPacer:
                     self.budget.limit,
                 )
             sleep(wait)
+            self.waited += max(wait, 0.0)
             if self.budget.remaining is not None:
                 # Count our own request so a burst between responses cannot overrun.
                 self.budget.remaining -= 1
             self._last_request_at = now()
+            if self.controller is not None:
+                self.controller.sent()
+            return max(wait, 0.0)
+
+    def forget_last_request(self) -> None:
+        """The next request follows an explicit wait: pace it from now, not from before."""
+        with self._lock:
+            self._last_request_at = None
+
+    def summary(self) -> str | None:
+        """One line about the rate, for the end of the run (None when nothing to say)."""
+        if self.controller is not None:
+            return f"Request rate: {self.controller.summary()}."
+        if self.budget.limit and self.window:
+            return (
+                f"Request rate: paced to the API's budget of {self.budget.limit} requests "
+                f"per {self.window:.1f} s."
+            )
+        return None

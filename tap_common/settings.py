@@ -5,6 +5,7 @@ Every check runs before the first request and names the setting at fault.
 
 from __future__ import annotations
 
+import logging
 import typing as t
 from urllib.parse import urlparse
 
@@ -12,6 +13,8 @@ from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 
 from tap_common.timestamps import parse_datetime
+
+logger = logging.getLogger(__name__)
 
 
 def credential_properties(user: tuple[str, str], secret: tuple[str, str]) -> list[th.Property]:
@@ -81,12 +84,22 @@ def common_properties(
             ),
         ),
         th.Property(
+            "max_rate_limit_wait_total",
+            th.IntegerType(minimum=1),
+            default=900,
+            description=(
+                "Longest total wait, in seconds, for one request across consecutive answers "
+                "that ask to wait (rate limits, or a 5xx/408/425 with Retry-After): a "
+                "maintenance window shorter than this is ridden out. These waits do not "
+                "use up max_retries."
+            ),
+        ),
+        th.Property(
             "max_rate_limit_retries",
             th.IntegerType(minimum=0),
-            default=10,
             description=(
-                "Consecutive rate-limit answers tolerated for one request before the sync "
-                "fails. These do not use up max_retries."
+                "Deprecated and ignored since 0.2.0: waits are bounded by time "
+                "(max_rate_limit_wait_total), not by a count of answers."
             ),
         ),
         th.Property(
@@ -94,8 +107,10 @@ def common_properties(
             th.NumberType(minimum=0),
             default=default_requests_per_second,
             description=(
-                "Upper bound on the request rate, for APIs that publish no rate-limit "
-                "headers. 0 or unset: no fixed bound (the API's headers still pace)."
+                "Hard ceiling on the request rate (requests/s); unset: none. tap-crm learns "
+                "the CRM's rate from its throttle answers below this ceiling. 0: no pacing "
+                "at all (no ceiling, no learned rate); the API's rate-limit headers still "
+                "pace tap-calltracker."
             ),
         ),
     ]
@@ -103,6 +118,11 @@ def common_properties(
 
 def check_common_config(config: t.Mapping[str, t.Any]) -> None:
     """Reject settings that are well-typed but unusable, naming the setting."""
+    if config.get("max_rate_limit_retries") is not None:
+        logger.warning(
+            "Setting 'max_rate_limit_retries' is deprecated and ignored: waits are bounded "
+            "by 'max_rate_limit_wait_total' (seconds) instead. Remove it from the config."
+        )
     errors = []
     api_url = config.get("api_url")
     if api_url is not None:

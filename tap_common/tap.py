@@ -29,6 +29,9 @@ class APITap(Tap):
     # The tap's stream classes, in the order of the seed document.
     stream_types: t.ClassVar[list[type]] = []
 
+    # Whether the request rate is learned from throttle answers (``rate_control``).
+    learn_rate: t.ClassVar[bool] = False
+
     # msgspec instead of simplejson: ~15% more records/s end to end (benchmarks/README.md).
     message_writer_class = FastSingerWriter
 
@@ -73,6 +76,8 @@ class APITap(Tap):
         return RequestPacer(
             max_requests_per_second=self.config.get("max_requests_per_second") or None,
             max_wait=float(self.config.get("max_rate_limit_wait", 300)),
+            # 0 means unpaced: neither a ceiling nor a learned rate.
+            learn_rate=self.learn_rate and self.config.get("max_requests_per_second") != 0,
         )
 
     def sync_all(self) -> None:
@@ -82,6 +87,9 @@ class APITap(Tap):
         except Exception:
             self._state_writer.write_state(self.state)
             raise
+        finally:
+            if summary := self.pacer.summary():
+                self.logger.info(summary)
 
     @classmethod
     def invoke(cls, *args: t.Any, **kwargs: t.Any) -> None:  # type: ignore[override]

@@ -112,6 +112,11 @@ class CRMStream(APIStream):
         data = json_body(response)["data"]
         total = data.get("total_count") if isinstance(data, dict) else None
         return total if isinstance(total, int) else None
+    def announced_total(self, response: requests.Response) -> tuple[int, bool] | None:
+        """``data.total_count`` of the first page: the query's whole size."""
+        data = json_body(response)["data"]
+        total = data.get("total_count") if isinstance(data, dict) else None
+        return (total, False) if isinstance(total, int) else None
 
     def is_rate_limited(self, response: requests.Response) -> bool:
         """The CRM throttles with 403 and a plain-text body; a JSON 403 is a real refusal."""

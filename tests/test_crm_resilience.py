@@ -118,12 +118,16 @@ def test_retry_after_is_capped_by_max_rate_limit_wait(sandbox, no_sleep):
     assert max(no_sleep) == 30
 
 
-def test_endless_rate_limiting_gives_up_with_a_clear_message(sandbox, no_sleep):
-    sandbox.faults.add(Fault("status", status=429, times=None, headers={"Retry-After": "1"}))
-    out = contacts_sync(sandbox, max_rate_limit_retries=3, expect_error=True)
+def test_endless_rate_limiting_gives_up_after_the_total_wait_with_a_clear_message(
+    sandbox, no_sleep
+):
+    sandbox.faults.add(Fault("status", status=429, times=None, headers={"Retry-After": "2"}))
+    out = contacts_sync(sandbox, max_rate_limit_wait_total=7, expect_error=True)
 
     assert isinstance(out.error, RateLimitExhaustedError)
-    assert "max_rate_limit_retries" in str(out.error)
+    assert "max_rate_limit_wait_total" in str(out.error)
+    assert "asked to wait 2 s more after 6 s" in str(out.error)
+    assert no_sleep.count(2.0) == 3  # 3 waits of 2 s; a 4th would pass 7 s
     assert len(sandbox.requests_to("crm")) == 4
 
 
@@ -133,7 +137,9 @@ def test_plain_text_403_is_the_crm_throttle_and_is_waited_out(sandbox, no_sleep)
 
     assert statuses(sandbox)[:3] == [403, 403, 200]
     assert len(out.records["contacts"]) == 25
-    assert len(no_sleep) >= 2  # exponential waits: the throttle gives no hint
+    # No hint and no learned rate (the sandbox config sets max_requests_per_second: 0):
+    # the pause is backoff_factor.
+    assert no_sleep.count(0.01) == 2
 
 
 def test_json_403_is_a_permission_error_not_retried(sandbox):
