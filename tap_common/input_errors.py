@@ -156,3 +156,34 @@ def _types(schema: dict) -> set[str]:
 def _json_type(value: t.Any) -> str:
     names = {dict: "object", list: "list", str: "string", bool: "boolean", type(None): "null"}
     return names.get(type(value), "number")
+
+
+def check_required(config: t.Mapping[str, t.Any], config_jsonschema: dict, tap_name: str) -> None:
+    """Required settings that are unset or empty, named in one line with where to set them.
+
+    Under Meltano, an inherited extractor (``inherit_from``) whose own credentials are unset
+    would fall back to its parent's and sync the wrong account; ``meltano.yml`` pins each
+    account's credentials to its own variables (``username: $TAP_CRM_ACME_USERNAME``), so an
+    unset one arrives here as missing. Meltano names the extractor in ``MELTANO_EXTRACTOR_NAME``.
+    """
+    missing = [
+        name
+        for name in config_jsonschema.get("required", [])
+        if config.get(name) is None or config.get(name) == ""
+    ]
+    if not missing:
+        return
+    names = " and ".join(f"'{name}'" for name in missing)
+    plural = "s" if len(missing) > 1 else ""
+    verb = "are" if len(missing) > 1 else "is"
+    extractor = os.environ.get("MELTANO_EXTRACTOR_NAME")
+    prefix = (extractor or tap_name).upper().replace("-", "_")
+    variables = " and ".join(f"{prefix}_{name.upper()}" for name in missing)
+    if extractor:
+        where = f"extractor '{extractor}' needs its own: set {variables}"
+    else:
+        where = f"set it in the config file, or {variables} with --config ENV"
+        if len(missing) > 1:
+            where = where.replace("set it", "set them")
+    msg = f"Setting{plural} {names} {verb} not set; {where}."
+    raise InputError(msg)

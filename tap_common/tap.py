@@ -23,6 +23,7 @@ from tap_common.errors import explain
 from tap_common.input_errors import (
     InputError,
     check_environment,
+    check_required,
     read_catalog,
     read_json_object,
     read_state,
@@ -66,6 +67,8 @@ class APITap(Tap):
         """The JSON schema's checks, then the ones it cannot express."""
         if getattr(self, "_parse_env", False):
             check_environment(self.config_jsonschema, self._env_var_prefix)
+        if raise_errors:
+            check_required(self._config, self.config_jsonschema, self.name)
         _coerce_numbers(self._config, self.config_jsonschema)
         errors = super()._validate_config(raise_errors=raise_errors)
         if raise_errors:

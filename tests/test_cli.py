@@ -261,3 +261,38 @@ def test_any_config_text_is_read_whole_or_refused_in_one_line(tmp_path_factory, 
     else:
         with pytest.raises(InputError, match="must hold a JSON object"):
             read_json_object(str(path), "Config file")
+
+
+@pytest.mark.parametrize("tap", TAPS, ids=lambda tap: tap.api)
+def test_unset_credentials_are_named_with_the_variables_to_set(make_sandbox, tmp_path, tap):
+    sandbox = make_sandbox(crm_api=CRMAPI(size=3), calltracker_api=CallTrackerAPI(size=3))
+    config = getattr(sandbox, f"{tap.api}_config")()
+    user, secret = tap.settings.split("'")[1::2]
+    config[user], config[secret] = None, ""  # Meltano hands unset settings over as null
+    config_file = write(tmp_path, "config.json", json.dumps(config))
+
+    result = run(tap, "--config", config_file)
+    prefix = tap.module.split(".")[0].upper()
+    assert_one_line_error(
+        result,
+        f"Settings '{user}' and '{secret}' are not set",
+        f"{prefix}_{user.upper()} and {prefix}_{secret.upper()} with --config ENV",
+    )
+    assert sandbox.requests_to(tap.api) == []
+
+
+def test_an_inherited_meltano_extractor_without_credentials_names_its_own_variables(tmp_path):
+    config_file = write(tmp_path, "config.json", '{"api_url": "http://127.0.0.1:9"}')
+    result = subprocess.run(
+        [sys.executable, "-m", "tap_crm.tap", "--config", config_file],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "MELTANO_EXTRACTOR_NAME": "tap-crm--acme"},
+    )
+    assert_one_line_error(
+        result,
+        "extractor 'tap-crm--acme' needs its own: set TAP_CRM__ACME_USERNAME and "
+        "TAP_CRM__ACME_PASSWORD",
+    )
