@@ -137,6 +137,14 @@ def check_environment(config_jsonschema: dict, prefix: str) -> None:
             raise InputError(msg)
 
 
+def _latin1(value: str) -> bool:
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _parses(parse: t.Callable[[str], t.Any], value: str) -> bool:
     try:
         parse(value)
@@ -166,6 +174,16 @@ def check_required(config: t.Mapping[str, t.Any], config_jsonschema: dict, tap_n
     account's credentials to its own variables (``username: $TAP_CRM_ACME_USERNAME``), so an
     unset one arrives here as missing. Meltano names the extractor in ``MELTANO_EXTRACTOR_NAME``.
     """
+    for name, spec in config_jsonschema.get("properties", {}).items():
+        value = config.get(name)
+        if spec.get("secret") and isinstance(value, str) and not _latin1(value):
+            # HTTP basic auth sends latin-1 (requests encodes it so): a pasted placeholder
+            # such as "…" would fail at the first request with a UnicodeEncodeError.
+            msg = (
+                f"Setting '{name}' holds characters HTTP basic auth cannot send (only "
+                "latin-1); is it still a placeholder?"
+            )
+            raise InputError(msg)
     missing = [
         name
         for name in config_jsonschema.get("required", [])

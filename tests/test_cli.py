@@ -199,9 +199,7 @@ def test_malformed_state_file_is_named_before_any_request(make_sandbox, tmp_path
         ),
     ],
 )
-def test_malformed_catalog_file_is_named_before_any_request(
-    make_sandbox, tmp_path, text, expected
-):
+def test_malformed_catalog_file_is_named_before_any_request(make_sandbox, tmp_path, text, expected):
     sandbox = make_sandbox(crm_api=CRMAPI(size=3))
     config = write(tmp_path, "config.json", json.dumps(sandbox.crm_config()))
     catalog = write(tmp_path, "catalog.json", text)
@@ -239,7 +237,9 @@ def test_debug_log_level_adds_the_traceback(tmp_path):
     cut=st.integers(min_value=0, max_value=200),
     junk=st.sampled_from([",", "}", "{", '"', ":", "]", "x"]),
 )
-def test_any_config_text_is_read_whole_or_refused_in_one_line(tmp_path_factory, document, cut, junk):
+def test_any_config_text_is_read_whole_or_refused_in_one_line(
+    tmp_path_factory, document, cut, junk
+):
     """Whatever a config file holds: the same object json.loads reads, or one InputError line
     naming the file, and for JSON errors the line and column json reports."""
     text = json.dumps(document, indent=1)
@@ -296,3 +296,14 @@ def test_an_inherited_meltano_extractor_without_credentials_names_its_own_variab
         "extractor 'tap-crm--acme' needs its own: set TAP_CRM__ACME_USERNAME and "
         "TAP_CRM__ACME_PASSWORD",
     )
+
+
+def test_a_placeholder_credential_is_refused_before_any_request(make_sandbox, tmp_path):
+    """'…' (as in a copied example) cannot be sent by HTTP basic auth: one line, not a
+    UnicodeEncodeError traceback, and the value is not echoed."""
+    sandbox = make_sandbox(crm_api=CRMAPI(size=3))
+    config = write(tmp_path, "config.json", json.dumps(sandbox.crm_config(password="…key…")))
+    result = run(TAPS[0], "--config", config)
+    assert_one_line_error(result, "Setting 'password' holds characters HTTP basic auth cannot send")
+    assert "…key…" not in result.stderr
+    assert sandbox.requests_to("crm") == []
