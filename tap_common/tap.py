@@ -16,6 +16,7 @@ from requests.utils import get_environ_proxies
 from singer_sdk import Tap
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.plugin_base import _ConfigInput
+from singer_sdk.singerlib.encoding.simple import StateMessage
 
 from tap_common import signals
 from tap_common.client import EXPLAINED_FAILURES
@@ -119,7 +120,9 @@ class APITap(Tap):
         try:
             self.sync_all()
         except (Exception, signals.SyncInterrupted):
-            self._state_writer.write_state(self.state)
+            # Written even when unchanged since the last STATE (the SDK's StateWriter would
+            # skip it): whoever keeps the output's last STATE line keeps the state reached.
+            self.write_message(StateMessage(value=self.state))
             raise
 
     @classmethod

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+import typing as t
 
 import pytest
 
@@ -22,12 +23,14 @@ from tests.singer_io import SingerOutput, sync
 SIZE = 45  # five pages of 10 per list
 
 
-def start_tap(config_file: str) -> tuple[subprocess.Popen, list[str]]:
+def start_tap(
+    config_file: str, stderr: t.IO[str]
+) -> tuple[subprocess.Popen, list[str], threading.Thread]:
     """The tap as a subprocess; its stdout lines are collected as they come."""
     process = subprocess.Popen(
         [sys.executable, "-m", "tap_crm.tap", "--config", config_file],
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=stderr,
         text=True,
     )
     lines: list[str] = []
@@ -36,19 +39,19 @@ def start_tap(config_file: str) -> tuple[subprocess.Popen, list[str]]:
         assert process.stdout is not None
         lines.extend(process.stdout)
 
-    threading.Thread(target=read, daemon=True).start()
-    return process, lines
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    return process, lines, reader
 
 
-def interrupt_after(sandbox, process, requests: int, signum: int) -> tuple[int, str]:
+def interrupt_after(sandbox, process, requests: int, signum: int) -> int:
     deadline = time.monotonic() + 60
     while len(sandbox.requests_to("crm")) < requests:
         assert process.poll() is None, "the sync ended before it could be interrupted"
         assert time.monotonic() < deadline
         time.sleep(0.01)
     process.send_signal(signum)
-    _, stderr = process.communicate(timeout=60)
-    return process.returncode, stderr
+    return process.wait(timeout=60)
 
 
 @pytest.mark.parametrize(
@@ -70,8 +73,13 @@ def test_signal_mid_sync_exits_non_zero_with_last_state_and_resume_loses_nothing
     # Slow answers, so the signal lands while the sync is still running.
     slow = sandbox.faults.slow(0.2, times=None, api="crm")
 
-    process, lines = start_tap(str(config_file))
-    returncode, stderr = interrupt_after(sandbox, process, requests, signum)
+    with (tmp_path / "stderr.log").open("w+") as stderr_file:
+        process, lines, reader = start_tap(str(config_file), stderr_file)
+        returncode = interrupt_after(sandbox, process, requests, signum)
+        reader.join(timeout=10)
+        process.stdout.close()
+        stderr_file.seek(0)
+        stderr = stderr_file.read()
 
     assert returncode == exit_code, stderr
     assert "Traceback" not in stderr
