@@ -172,7 +172,9 @@ class APITap(Tap):
         """``--config`` files (and ``ENV``), read with one-line errors.
 
         The SDK's callback runs eagerly, before ``invoke``, and a trailing comma or a
-        missing file ends there in a traceback.
+        missing file ends there in a traceback. It returns the SDK's private ``_ConfigInput``
+        because ``cb_discover`` and ``cb_test`` read that from the click context; guarded
+        by tests/test_cli.py.
         """
         with _one_line_errors(cls):
             merged: dict[str, t.Any] = {}
