@@ -1,26 +1,39 @@
-"""Base Tap for both APIs: config checks, shared session and pacer, one-line CLI errors."""
+"""Base Tap for both APIs: config checks, shared session and pacer, one-line CLI errors,
+honest exit codes on SIGTERM / SIGINT."""
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sys
 import typing as t
 from functools import cached_property
 
+import click
 import requests
 from requests.utils import get_environ_proxies
 from singer_sdk import Tap
 from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.plugin_base import _ConfigInput
+from singer_sdk.singerlib.encoding.simple import StateMessage
 
+from tap_common import signals
 from tap_common.client import EXPLAINED_FAILURES
 from tap_common.errors import explain
+from tap_common.input_errors import (
+    InputError,
+    check_environment,
+    check_required,
+    read_catalog,
+    read_json_object,
+    read_state,
+)
 from tap_common.pacing import RequestPacer
 from tap_common.settings import check_common_config
-from tap_common.writer import FastSingerWriter
 
 if t.TYPE_CHECKING:
-    import click
+    from types import FrameType
 
 
 class APITap(Tap):
@@ -32,11 +45,19 @@ class APITap(Tap):
     # Whether the request rate is learned from throttle answers (``rate_control``).
     learn_rate: t.ClassVar[bool] = False
 
-    # msgspec instead of simplejson: ~15% more records/s end to end (benchmarks/README.md).
-    message_writer_class = FastSingerWriter
+    # msgspec instead of simplejson: ~15% more records/s end to end (benchmarks/README.md);
+    # signals are held while a message is being written (tap_common/signals.py).
+    message_writer_class = signals.InterruptibleWriter
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
-        super().__init__(*args, **kwargs)
+        self._parse_env = bool(kwargs.get("parse_env_config"))
+        try:
+            super().__init__(*args, **kwargs)
+        except ValueError:
+            # The SDK's int() of a TAP_*_<SETTING> variable: name the variable instead.
+            if self._parse_env:
+                check_environment(self.config_jsonschema, self._env_var_prefix)
+            raise
         # Discovery runs without validation, which is where the SDK fills in defaults.
         for name, spec in self.config_jsonschema["properties"].items():
             if "default" in spec:
@@ -48,6 +69,10 @@ class APITap(Tap):
 
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         """The JSON schema's checks, then the ones it cannot express."""
+        if getattr(self, "_parse_env", False):
+            check_environment(self.config_jsonschema, self._env_var_prefix)
+        if raise_errors:
+            check_required(self._config, self.config_jsonschema, self.name)
         _coerce_numbers(self._config, self.config_jsonschema)
         errors = super()._validate_config(raise_errors=raise_errors)
         if raise_errors:
@@ -80,22 +105,97 @@ class APITap(Tap):
             learn_rate=self.learn_rate and self.config.get("max_requests_per_second") != 0,
         )
 
-    def sync_all(self) -> None:
-        """Sync; on failure, still emit the state reached so a re-run resumes."""
+    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
+        """SIGTERM / SIGINT end the sync with ``SyncInterrupted`` (see ``invoke``).
+
+        Overrides the SDK's private handler, which writes the state and calls
+        ``sys.exit(0)``: a cancelled job must not report success. Guarded by
+        tests/test_cli_signals.py.
+        """
+        signals.handle_termination(signum)
+
+    def sync_and_keep_state(self) -> None:
+        """``sync_all``; if it stops early, emit the state reached so a re-run resumes.
+
+        The state written last holds every bookmark of records already emitted; unsorted
+        streams keep their ``progress_markers``, which the next run discards, so it
+        resumes from their previous bookmark and loses nothing.
+        """
+        signals.GUARD.reset()
         try:
-            super().sync_all()
-        except Exception:
-            self._state_writer.write_state(self.state)
+            self.sync_all()
+        except (Exception, signals.SyncInterrupted):
+            # Written even when unchanged since the last STATE (the SDK's StateWriter would
+            # skip it): whoever keeps the output's last STATE line keeps the state reached.
+            self.write_message(StateMessage(value=self.state))
             raise
         finally:
             if summary := self.pacer.summary():
                 self.logger.info(summary)
 
     @classmethod
-    def invoke(cls, *args: t.Any, **kwargs: t.Any) -> None:  # type: ignore[override]
-        """Run a sync; an explained failure ends with one line on stderr and exit code 1."""
+    def invoke(  # type: ignore[override]
+        cls,
+        *,
+        about: bool = False,
+        about_format: str | None = None,
+        config: _ConfigInput | None = None,
+        state: str | None = None,
+        catalog: str | None = None,
+    ) -> None:
+        """Run a sync, as ``Tap.invoke`` does, with every input read before any request and
+        every failure ending in one line and a non-zero exit code."""
         with _one_line_errors(cls):
-            super().invoke(*args, **kwargs)
+            if about:
+                cls.print_about(about_format)
+                sys.exit(0)
+            cls.print_version(print_fn=cls.logger.info)
+            config = config or _ConfigInput()
+            tap = cls(
+                config=config.config,
+                state=None if state is None else read_state(state),
+                catalog=None if catalog is None else read_catalog(catalog),
+                parse_env_config=config.parse_env,
+                validate_config=True,
+            )
+            tap.sync_and_keep_state()
+
+    @classmethod
+    def get_singer_command(cls) -> click.Command:
+        """The SDK's command, with ``--state`` and ``--catalog`` taken as paths.
+
+        The SDK opens them as ``click.File``: a missing file is then a click usage error
+        and a malformed one a traceback; ``invoke`` reads them with clear errors instead.
+        """
+        command = super().get_singer_command()
+        for param in command.params:
+            if param.name in {"state", "catalog"}:
+                param.type = click.STRING
+        return command
+
+    @classmethod
+    def cb_config(
+        cls, ctx: click.Context, param: click.Option, value: tuple[str, ...]
+    ) -> _ConfigInput:
+        """``--config`` files (and ``ENV``), read with one-line errors.
+
+        The SDK's callback runs eagerly, before ``invoke``, and a trailing comma or a
+        missing file ends there in a traceback. It returns the SDK's private ``_ConfigInput``
+        because ``cb_discover`` and ``cb_test`` read that from the click context; guarded
+        by tests/test_cli.py.
+        """
+        with _one_line_errors(cls):
+            merged: dict[str, t.Any] = {}
+            for path in value:
+                if path != "ENV":
+                    merged |= read_json_object(path, "Config file")
+            return _ConfigInput(config=merged, parse_env="ENV" in value)
+
+    @classmethod
+    def cb_discover(cls, ctx: click.Context, param: click.Option, value: bool) -> None:
+        """``--discover``, with the same one-line errors as a sync."""
+        with _one_line_errors(cls):
+            super().cb_discover(ctx, param, value)
 
     @classmethod
     def cb_test(cls, ctx: click.Context, param: click.Option, value: str) -> None:
@@ -116,12 +216,28 @@ def _coerce_numbers(config: dict, schema: dict) -> None:
 
 @contextlib.contextmanager
 def _one_line_errors(tap_class: type[APITap]) -> t.Iterator[None]:
+    """Known failures end in one ERROR line and a non-zero exit; the traceback only at DEBUG."""
+    logger = tap_class.logger
+    debug = logger.isEnabledFor(logging.DEBUG)
     try:
         yield
+    except signals.SyncInterrupted as exc:
+        logger.error(
+            "%s was interrupted by %s (exit code %d); the last STATE message it wrote is "
+            "where the next run resumes.",
+            tap_class.name,
+            exc,
+            exc.exit_code,
+            exc_info=debug,
+        )
+        sys.exit(exc.exit_code)
+    except InputError as exc:
+        logger.error("%s", exc, exc_info=debug)
+        sys.exit(1)
     except ConfigValidationError as exc:
         for error in exc.errors or [str(exc)]:
-            tap_class.logger.error("Config validation error: %s", error)
+            logger.error("Config validation error: %s", error, exc_info=debug)
         sys.exit(1)
     except EXPLAINED_FAILURES as exc:
-        tap_class.logger.error("%s failed: %s", tap_class.name, explain(exc))
+        logger.error("%s failed: %s", tap_class.name, explain(exc), exc_info=debug)
         sys.exit(1)

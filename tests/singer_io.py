@@ -74,7 +74,8 @@ def sync(
     error: BaseException | None = None
     with contextlib.redirect_stdout(stdout):
         try:
-            tap.sync_all()
+            # As the CLI does: a failed sync still emits the state it reached.
+            getattr(tap, "sync_and_keep_state", tap.sync_all)()
         except Exception as exc:
             if not expect_error:
                 raise

@@ -1,0 +1,90 @@
+"""SIGTERM and SIGINT: stop at a message boundary, and say so with an honest exit code.
+
+Schedulers cancel or evict a job with SIGTERM (Kubernetes, Airflow, Dagster, CI runners) and
+a person with Ctrl-C (SIGINT). The SDK's handler writes the state and calls ``sys.exit(0)``,
+so a cancelled sync reports success. Here the handler raises ``SyncInterrupted`` instead,
+which ends the sync; the tap then writes its last STATE and exits 128 + the signal number
+(143 for SIGTERM, 130 for SIGINT), the shell convention for "killed by a signal".
+
+A signal that arrives while a Singer message is being written is held until the message is
+complete: a half-written line, or a STATE line written into the middle of a RECORD line,
+would break the target's reader.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import typing as t
+
+from tap_common.writer import FastSingerWriter
+
+if t.TYPE_CHECKING:
+    from singer_sdk.singerlib.encoding.simple import Message
+
+
+class SyncInterrupted(BaseException):
+    """A termination signal ended the run.
+
+    A BaseException, as KeyboardInterrupt is: the SDK's ``except Exception`` blocks (which
+    log "An unhandled error occurred") and the retry decorator must let it through.
+    """
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+        super().__init__(signal.Signals(signum).name)
+
+    @property
+    def exit_code(self) -> int:
+        """128 + the signal number: 143 for SIGTERM, 130 for SIGINT."""
+        return 128 + self.signum
+
+
+class _MessageGuard:
+    """Whether a message is being written, and a signal held until it is."""
+
+    def __init__(self) -> None:
+        self.writing = False
+        self.held: int | None = None
+        self.interrupted: int | None = None
+
+    def on_signal(self, signum: int) -> None:
+        """The signal handler's body: raise now, or after the message being written."""
+        if self.interrupted is not None:
+            return  # already stopping; the final STATE is being written
+        if self.writing:
+            self.held = signum
+            return
+        self.interrupted = signum
+        raise SyncInterrupted(signum)
+
+    def after_message(self) -> None:
+        if self.held is not None and self.interrupted is None:
+            signum, self.held = self.held, None
+            self.interrupted = signum
+            raise SyncInterrupted(signum)
+
+    def reset(self) -> None:
+        self.writing, self.held, self.interrupted = False, None, None
+
+
+# Signals are delivered to the process (and handled in its main thread): one guard per process.
+GUARD = _MessageGuard()
+
+
+def handle_termination(signum: int) -> None:
+    """What a tap does on SIGTERM or SIGINT (see the module docstring)."""
+    if threading.current_thread() is threading.main_thread():
+        GUARD.on_signal(signum)
+
+
+class InterruptibleWriter(FastSingerWriter):
+    """The tap's message writer, with signals held while a message is being written."""
+
+    def write_message(self, message: Message) -> None:
+        GUARD.writing = True
+        try:
+            super().write_message(message)
+        finally:
+            GUARD.writing = False
+        GUARD.after_message()
