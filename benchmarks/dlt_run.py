@@ -1,4 +1,4 @@
-"""Read resources with dlt's ``rest_api_source`` and the seed documents' own configuration.
+"""Read resources with dlt's ``rest_api_source`` and the configuration the taps were specified from.
 
 Runs inside ``benchmarks/.venv-dlt`` (dlt is never a project dependency), so it imports
 nothing from this repository. Usage:

@@ -1,4 +1,4 @@
-"""The call-analytics API (v1) as reference Part B describes it: envelopes, meta, 10k cap, errors."""
+"""The Aircall API v1 (https://developer.aircall.io/api-references/): envelopes, meta, 10k cap, errors."""
 
 from __future__ import annotations
 
@@ -44,7 +44,8 @@ LISTS = {
     "/users/availabilities": ("users", "user_availability"),
     "/webhooks": ("webhooks", "webhooks"),
 }
-# Endpoints honouring from/to (creation time) and order (B.3); the others ignore them.
+# Endpoints honouring from/to (creation time) and order
+# (https://developer.aircall.io/api-references/#pagination); the others ignore them.
 TIME_FILTERED = {"calls", "contacts", "numbers", "users", "user_availability"}
 ORDERED = TIME_FILTERED | {"teams", "webhooks"}
 DEFAULT_SIZES = {"users": 6, "numbers": 3, "teams": 3, "tags": 5, "webhooks": 2}
@@ -59,7 +60,7 @@ def created_unix(resource: str, record: dict) -> int:
 
 
 def app_error(status: int, error: str, troubleshoot: str) -> Response:
-    """The application tier's error shape (B.7)."""
+    """The application tier's error shape (https://developer.aircall.io/api-references/#errors)."""
     return Response.json(status, {"error": error, "troubleshoot": troubleshoot})
 
 

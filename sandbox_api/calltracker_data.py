@@ -1,6 +1,7 @@
-"""Generated call-API records, one function per resource, with every field of reference B.5.
+"""Generated call-API records, one function per resource, with every field the API documents
+(https://developer.aircall.io/api-references/).
 
-Timestamps are in the API's mixed formats (B.1): unix seconds on calls, comments, call
+Timestamps are in the API's mixed formats: unix seconds on calls, comments, call
 tags and contacts; ISO-8601 strings elsewhere, with millis except on users.
 """
 

@@ -1,4 +1,4 @@
-"""The CRM API (v3) as the reference (Part A) describes it: envelopes, paging, filters, errors."""
+"""The CRM API v3 (https://developer.onepagecrm.com/api/): envelopes, paging, filters, errors."""
 
 from __future__ import annotations
 
@@ -33,7 +33,8 @@ PAGINATED = {
     "calls": "call",
     "meetings": "meeting",
 }
-# Endpoints that honour modified_since (A.3); the others ignore it, as unknown params are.
+# Endpoints that honour modified_since (https://github.com/OnePageCRM/swagger); the others
+# ignore it, as unknown params are.
 MODIFIED_SINCE = {
     "contacts",
     "actions",
@@ -66,7 +67,7 @@ DEFAULT_SIZES = {
 
 
 def error_body(status: int, message: str, name: str, text: str, errors: dict | None = None) -> dict:
-    """The CRM's JSON error envelope (A.7)."""
+    """The CRM's JSON error envelope (https://developer.onepagecrm.com/api/, "Errors")."""
     return {
         "status": status,
         "message": message,
@@ -140,7 +141,8 @@ class CRMAPI(Deletions, SandboxAPIBase):
     # -- HTTP ----------------------------------------------------------------------
 
     def throttle_response(self, retry_after: float | None, reset_at: float | None) -> Response:
-        # improved-rack-throttle's answer: 403, plain text, no retry hint (A.6).
+        # improved-rack-throttle's answer: 403, plain text, no retry hint
+        # (https://github.com/bendiken/rack-throttle, which OnePageCRM's API runs).
         return Response.text(403, "403 Forbidden (Rate Limit Exceeded)\n")
 
     def error_response(self, status: int) -> Response:
@@ -301,7 +303,7 @@ class CRMAPI(Deletions, SandboxAPIBase):
     def _item(self, resource: str, wrapper: str, row: dict) -> dict:
         item: dict[str, t.Any] = {wrapper: self.oddities.apply(row)}
         if resource == "contacts":
-            # Siblings the record selector leaves out (A.2).
+            # Siblings of the record in a list item, which the record selector leaves out.
             item.update(
                 next_actions=[],
                 next_action=None,
@@ -328,7 +330,7 @@ def _parse_iso(value: str) -> datetime:
 
 
 def _parse_since(value: str) -> datetime:
-    """``modified_since`` takes a unix timestamp or YYYY-MM-DD (A.3)."""
+    """``modified_since`` takes a unix timestamp or YYYY-MM-DD (https://developer.onepagecrm.com/api/)."""
     if value.isdigit():
         return datetime.fromtimestamp(int(value), tz=timezone.utc)
     try:

@@ -1,4 +1,5 @@
-"""Generated CRM records, one function per resource, with every field of the API reference (A.5).
+"""Generated CRM records, one function per resource, with every field of the API's
+schemas (https://github.com/OnePageCRM/swagger).
 
 Records are the inner objects (what the tap emits); ``crm.py`` wraps them in the API's
 list items and envelopes.

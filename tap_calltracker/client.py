@@ -172,7 +172,8 @@ class CallTrackerStream(APIStream):
         return total, total >= ITEM_CAP
 
     def auth_failure_message(self, response: requests.Response) -> str | None:
-        """403 ``Forbidden`` is a wrong id/token pair here, 401 a missing header (B.7)."""
+        """403 ``Forbidden`` is a wrong id/token pair here, 401 a missing header
+        (https://developer.aircall.io/api-references/#errors)."""
         if response.status_code in {401, 403}:
             return self.credentials_hint(response)
         return None
@@ -196,7 +197,7 @@ class SingleObjectStream(CallTrackerStream):
 
     @property
     def records_jsonpath(self) -> str:  # type: ignore[override]
-        # Not ``[*]``: on an object, jsonpath-ng yields its values (sdk-notes 0).
+        # Not ``[*]``: on an object, jsonpath-ng's ``[*]`` yields the object's values.
         return f"$.{self.items_key}"
 
     def check_envelope(self, body: t.Any, response: requests.Response) -> None:

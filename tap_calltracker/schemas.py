@@ -1,8 +1,8 @@
-"""Record schemas of the call-analytics API (reference B.5). Shared sub-objects are defined once.
+"""Record schemas of the call-analytics API (https://developer.aircall.io/api-references/). Shared sub-objects are defined once.
 
 Every field the API sends is declared: the SDK silently drops undeclared ones. Every
 timestamp is declared ``date-time``: the streams convert the API's unix seconds and ISO
-strings to ISO-8601 UTC. Array elements are nullable where real data has shown nulls (B.8).
+strings to ISO-8601 UTC. Array elements are nullable where real data has shown nulls.
 """
 
 from __future__ import annotations

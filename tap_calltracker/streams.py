@@ -1,4 +1,4 @@
-"""The 9 call-analytics streams of the seed document: name, path, list key, key, schema.
+"""The 9 call-analytics streams (https://developer.aircall.io/api-references/): name, path, list key, key, schema.
 
 Behaviour shared by several streams lives in the base classes below and in ``client.py``.
 """

@@ -39,7 +39,7 @@ if t.TYPE_CHECKING:
 class APITap(Tap):
     """What both taps share beyond their streams."""
 
-    # The tap's stream classes, in the order of the seed document.
+    # The tap's stream classes, in the order the tap lists them (``--discover``).
     stream_types: t.ClassVar[list[type]] = []
 
     # Whether the request rate is learned from throttle answers (``rate_control``).

@@ -1,4 +1,4 @@
-"""Record schemas of the CRM API (reference A.5). Shared sub-objects are defined once.
+"""Record schemas of the CRM API (https://github.com/OnePageCRM/swagger, ``components/schemas``). Shared sub-objects are defined once.
 
 Every field the API sends is declared: the SDK silently drops undeclared ones.
 Only primary keys are required (non-null); the API leaves most fields null or "" at times.

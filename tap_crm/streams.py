@@ -1,4 +1,4 @@
-"""The 17 CRM streams of the seed document: name, path, record selector, key, schema.
+"""The 17 CRM streams (https://developer.onepagecrm.com/api/): name, path, record selector, key, schema.
 
 Behaviour shared by several streams lives in the base classes below and in ``client.py``.
 """
@@ -283,7 +283,7 @@ class PredefinedActionsStream(PlainPagedCRMStream):
 
 
 class PredefinedItemsStream(PlainPagedCRMStream):
-    """Items arrive flat (seed, live data) or wrapped in ``predefined_item`` (OpenAPI): both work."""
+    """Items arrive flat (live data) or wrapped in ``predefined_item`` (the swagger): both work."""
 
     name = "predefined_items"
     path = "/predefined_items"

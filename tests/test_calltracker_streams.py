@@ -23,7 +23,7 @@ from tests.singer_io import catalog_selecting, sync
 STREAMS = [s.name for s in STREAM_TYPES]
 KEYS = {s.name: s.primary_keys[0] for s in STREAM_TYPES}
 PAGE_SIZE = 10
-# Every timestamp field name the API uses, at any depth (reference B.1).
+# Every timestamp field name the API uses, at any depth.
 TIMESTAMP_KEYS = {"started_at", "answered_at", "ended_at", "posted_at", "created_at", "updated_at"}
 
 
@@ -253,7 +253,8 @@ def test_bad_credentials_fail_at_once_naming_the_settings(make_sandbox, status):
     sandbox = make_sandbox(calltracker_api=CallTrackerAPI(size=3))
     config = sandbox.calltracker_config(api_token="wrong-token")
     if status == 401:
-        # What the edge answers when the header goes missing on the way (B.7).
+        # What the edge answers when the header goes missing on the way
+        # (https://developer.aircall.io/api-references/#errors).
         config = sandbox.calltracker_config()
         sandbox.faults.fail(
             401,
