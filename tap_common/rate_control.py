@@ -28,8 +28,10 @@ import typing as t
 # Multiplier on a throttle answer (CUBIC's beta; RFC 9438 section 4.6 uses 0.7 for TCP,
 # where a loss is costlier than a 403 that is simply retried).
 DECREASE = 0.85
-# Seconds to climb back to the rate of the last throttle (CUBIC's K).
-RECOVERY_SECONDS = 12.0
+# Seconds to climb back to the rate of the last throttle (CUBIC's K). 12 s gave throttle
+# answers in 5 of 42 s at 3 requests/s (benchmarks/limits.py); 20 s gave 3 of 42 there and
+# the same wall times at 3, 10 and 20 requests/s.
+RECOVERY_SECONDS = 20.0
 # Slow start: each accepted request multiplies the rate by this (TCP doubles its window
 # every round trip; here a request is the round trip). From 5/s, a few dozen requests
 # reach hundreds per second, so an unthrottled sync loses well under a second.
