@@ -27,8 +27,6 @@ import typing as t
 from dataclasses import dataclass, field
 from itertools import groupby
 
-ALL_SWITCHES = ("shuffle_ties", "strict_since", "cap_total", "status_in_200", "stale_max_page")
-
 
 @dataclass
 class Variations:

@@ -30,7 +30,6 @@ import singer_sdk.singerlib as singer
 from singer_sdk.helpers._catalog import pop_deselected_record_properties
 from singer_sdk.helpers._typing import (
     _conform_primitive_property,
-    _is_exclusive_boolean_type,
     _warn_unmapped_properties,
     is_object_type,
     is_uniform_list,
@@ -91,7 +90,6 @@ class _Property:
 
     __slots__ = (
         "convert",
-        "exclusive_boolean",
         "item_object",
         "items",
         "object",
@@ -105,7 +103,6 @@ class _Property:
         self.schema = schema
         self.uniform_list = bool(is_uniform_list(schema))
         self.object = _Object(schema) if is_object_type(schema) and "properties" in schema else None
-        self.exclusive_boolean = _is_exclusive_boolean_type(schema)
         self.plain, self.convert = _converter(schema)
         # A container property that also declares scalar types (a CRM custom field value:
         # string, number or array) takes scalars as the SDK does.

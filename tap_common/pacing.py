@@ -172,11 +172,6 @@ class RequestPacer:
                 self.controller.sent()
             return max(wait, 0.0)
 
-    def forget_last_request(self) -> None:
-        """The next request follows an explicit wait: pace it from now, not from before."""
-        with self._lock:
-            self._last_request_at = None
-
     def summary(self) -> str | None:
         """One line about the rate, for the end of the run (None when nothing to say)."""
         if self.controller is not None:

@@ -29,7 +29,6 @@ def common_properties(
     *,
     default_api_url: str,
     max_page_size: int,
-    default_requests_per_second: float | None = None,
 ) -> list[th.Property]:
     """Settings beyond the credentials: where the API is, where to start, how hard to push."""
     return [
@@ -105,7 +104,6 @@ def common_properties(
         th.Property(
             "max_requests_per_second",
             th.NumberType(minimum=0),
-            default=default_requests_per_second,
             description=(
                 "Hard ceiling on the request rate (requests/s); unset: none. tap-crm learns "
                 "the CRM's rate from its throttle answers below this ceiling. 0: no pacing "
