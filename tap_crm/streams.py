@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import typing as t
 
+from tap_common.client import ensure
 from tap_common.overlap import overlap_start, remember_start
 from tap_common.paging import CountedPassesPaginator
-from tap_common.responses import json_body
+from tap_common.responses import api_path, json_body
 from tap_common.timestamps import to_instant, unix_seconds
 from tap_crm import schemas
 from tap_crm.client import CRMStream, SingleObjectCRMStream, UnpaginatedCRMStream
@@ -91,7 +92,14 @@ class ModifiedSinceStream(CRMStream):
         )
         response = self.request_decorator(self._request)(prepared, self.context)
         data = json_body(response)["data"]
-        return int(data.get("total_count", 0)), [i[self.wrapper] for i in data[self.items_key]]
+        # Without the count a bulk second cannot be shown complete: stop, never guess 0.
+        ensure(
+            isinstance(data.get("total_count"), int),
+            f"Stream '{self.name}': {api_path(response)} gave no total_count, which reading "
+            "a second shared by more records than a page needs; stopping rather than "
+            "losing records.",
+        )
+        return data["total_count"], [i[self.wrapper] for i in data[self.items_key]]
 
     def count_at_or_after(self, second: int) -> int:
         """Records modified at or after ``second``, by the API's count."""

@@ -192,3 +192,19 @@ def test_a_refused_deep_page_fails_with_one_line_naming_the_stream(make_sandbox)
     message = str(out.error)
     assert message.startswith("Stream 'companies': the API refused page 3 (400 ")
     assert "\n" not in message
+
+
+def test_a_bulk_second_without_a_total_count_stops_in_one_line(make_sandbox):
+    """The count of a bulk second comes from total_count: without it, no guess of 0."""
+    sandbox = make_sandbox(crm_api=CRMAPI(size=30))
+    bulk_edit(sandbox.crm.records["deals"], 30, BULK_STAMP)
+    original = sandbox.crm._ok
+
+    def without_total(data, **extra):
+        if isinstance(data, dict) and data.get("per_page") == 1:
+            data = {k: v for k, v in data.items() if k != "total_count"}
+        return original(data, **extra)
+
+    sandbox.crm._ok = without_total
+    out = run(sandbox, ["deals"], expect_error=True, page_size=10)
+    assert "gave no total_count" in str(out.error)
