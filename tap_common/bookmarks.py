@@ -25,21 +25,26 @@ import typing as t
 from datetime import datetime
 
 from singer_sdk.helpers._state import PROGRESS_MARKER_NOTE, PROGRESS_MARKERS
+from typing_extensions import override
 
 from tap_common.timestamps import iso_utc, to_instant
 
 if t.TYPE_CHECKING:
+    from singer_sdk import RESTStream as _StreamBase
     from singer_sdk import Stream
     from singer_sdk.helpers.types import Context
 
     from tap_common.value_report import ValueReport
+else:
+    _StreamBase = object
 
 
-class InstantBookmarks:
+class InstantBookmarks(_StreamBase):
     """Mixin for a stream whose replication key is a timestamp (see the module docstring)."""
 
     value_report: ValueReport
 
+    @override
     def compare_start_date(self, value: str, start_date_value: str) -> str:
         """The later of a saved bookmark and ``start_date``, read in any timestamp form."""
         stream = t.cast("Stream", self)
@@ -48,10 +53,11 @@ class InstantBookmarks:
         instants = [i for i in (to_instant(value), to_instant(start_date_value)) if i]
         return iso_utc(max(instants)) if instants else value
 
+    @override
     def get_starting_replication_key_value(self, context: Context | None) -> t.Any | None:
         """The saved bookmark (or start_date) in the written form; None if unreadable."""
         stream = t.cast("Stream", self)
-        value = super().get_starting_replication_key_value(context)  # type: ignore[misc]
+        value = super().get_starting_replication_key_value(context)
         if value is None or not stream.is_timestamp_replication_key:
             return value
         instant = to_instant(value)
@@ -79,15 +85,16 @@ class InstantBookmarks:
             )
         return iso_utc(instant)
 
-    # The SDK's ``_increment_stream_state`` is private, but it is the only place a
-    # bookmark moves, and its string comparison and sort exception are what this mixin
-    # replaces (tests/test_bookmarks.py pins the behaviour).
-    def _increment_stream_state(
-        self, latest_record: dict, *, context: Context | None = None
-    ) -> None:
+    def increment_bookmark(self, latest_record: dict, *, context: Context | None = None) -> None:
+        """Move the bookmark to ``latest_record``'s replication key, if that is later.
+
+        The SDK's private ``Stream._increment_stream_state`` hands over to this
+        (tap_common/sdk_private.py): it is the only place a bookmark moves, and its string
+        comparison and sort exception are what this mixin replaces.
+        """
         stream = t.cast("Stream", self)
         if not latest_record or not self._bookmarks_instants():
-            super()._increment_stream_state(latest_record, context=context)  # type: ignore[misc]
+            super()._increment_stream_state(latest_record, context=context)
             return
         if getattr(self, "is_left_out", lambda _record: False)(latest_record):
             return  # not written: it must not move the bookmark either

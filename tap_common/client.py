@@ -8,6 +8,7 @@ error bodies) is a handful of hooks that ``tap_crm.client`` and
 from __future__ import annotations
 
 import email.utils
+import functools
 import logging
 import sys
 import typing as t
@@ -19,6 +20,7 @@ from requests.auth import HTTPBasicAuth
 from singer_sdk import RESTStream
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError, SyncLifecycleSignal
 from singer_sdk.helpers.jsonpath import extract_jsonpath
+from typing_extensions import override
 
 from tap_common import pacing
 from tap_common.bookmarks import InstantBookmarks
@@ -28,16 +30,19 @@ from tap_common.errors import (
     MalformedResponseError,
     RateLimitExhaustedError,
     UnexpectedResponseError,
+    WaitAskedError,
 )
 from tap_common.paging import GuardedPageNumberPaginator, PageInfo
 from tap_common.progress import StreamProgress
 from tap_common.responses import api_path, json_body
+from tap_common.sdk_private import PrivateStreamOverrides
 from tap_common.table_versions import TableVersionStream
 
 if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
     from tap_common.pacing import Budget
+    from tap_common.tap import APITap
 
 
 # What the SDK retries: transient server and network failures.
@@ -58,7 +63,9 @@ MIN_WAIT_SECONDS = 1.0
 EXPLAINED_FAILURES = (FatalAPIError, RetriableAPIError, requests.RequestException)
 
 
-class APIStream(TableVersionStream, InstantBookmarks, FastConformStream, RESTStream):
+class APIStream(
+    PrivateStreamOverrides, TableVersionStream, InstantBookmarks, FastConformStream, RESTStream
+):
     """Base of every stream of both taps."""
 
     # Names of the credential settings (basic auth user and password).
@@ -66,8 +73,9 @@ class APIStream(TableVersionStream, InstantBookmarks, FastConformStream, RESTStr
     password_setting: t.ClassVar[str]
     # Whether the endpoint pages. Unpaginated endpoints are requested exactly once.
     paginated: t.ClassVar[bool] = True
-    # 429 is handled before the retry budget (see ``_request``), never by backoff.
-    extra_retry_statuses: t.ClassVar[list[int]] = []
+    # Not read: ``validate_response`` below replaces the SDK's, and a 429 is waited out
+    # before the retry budget (``waiting_as_asked``), never retried by backoff.
+    extra_retry_statuses: t.Sequence[int] = ()
 
     # -- hooks each API fills in ---------------------------------------------------
 
@@ -110,11 +118,13 @@ class APIStream(TableVersionStream, InstantBookmarks, FastConformStream, RESTStr
 
     # -- configuration -------------------------------------------------------------
 
+    @override
     @property
     def url_base(self) -> str:
         """The configured API root, without a trailing slash."""
         return str(self.config["api_url"]).rstrip("/")
 
+    @override
     @cached_property
     def authenticator(self) -> HTTPBasicAuth:
         """HTTP basic auth from the credential settings."""
@@ -127,15 +137,16 @@ class APIStream(TableVersionStream, InstantBookmarks, FastConformStream, RESTStr
         """Records per page requested."""
         return int(self.config["page_size"])
 
+    @override
     @property
-    def timeout(self) -> int:  # type: ignore[override]
+    def timeout(self) -> int:
         """Seconds before a request times out (and is retried)."""
         return int(self.config.get("request_timeout", 60))
 
     @property
     def pacer(self) -> pacing.RequestPacer:
         """The tap-wide pacer: the budget is per account, shared by all streams."""
-        return self._tap.pacer  # type: ignore[attr-defined]
+        return t.cast("APITap", self._tap).pacer
 
     @property
     def progress(self) -> StreamProgress:
@@ -144,6 +155,7 @@ class APIStream(TableVersionStream, InstantBookmarks, FastConformStream, RESTStr
             self._progress = StreamProgress(self.name, self.logger)
         return self._progress
 
+    @override
     def request_records(self, context: Context | None) -> t.Iterable[dict]:
         """The SDK's paging loop, counted for the progress lines."""
         self._progress = progress = StreamProgress(self.name, self.logger)
@@ -154,10 +166,11 @@ class APIStream(TableVersionStream, InstantBookmarks, FastConformStream, RESTStr
         finally:
             progress.finish()
 
+    @override
     @property
     def requests_session(self) -> requests.Session:
         """One keep-alive session for the whole tap."""
-        return self._tap.requests_session  # type: ignore[attr-defined]
+        return t.cast("APITap", self._tap).requests_session
 
     def credentials_hint(self, response: requests.Response) -> str:
         """One line telling which settings to check."""
@@ -190,6 +203,7 @@ class APIStream(TableVersionStream, InstantBookmarks, FastConformStream, RESTStr
             return
         yield from extract_jsonpath(self.records_jsonpath, json_body(response))
 
+    @override
     def log(self, message: str, *args: t.Any, level: int = logging.INFO, **kwargs: t.Any) -> None:
         """As the SDK's, but its generic 'unhandled error' line stays quiet for a failure
         the CLI explains in one line of its own."""
@@ -199,13 +213,38 @@ class APIStream(TableVersionStream, InstantBookmarks, FastConformStream, RESTStr
         super().log(message, *args, level=level, **kwargs)
 
     # -- requests, rate limits, retries ---------------------------------------------
+    #
+    # One request, outside in: ``request_decorator`` (retries, ``max_retries`` times) around
+    # ``waiting_as_asked`` (the pause before each request, and the waits a throttle or a
+    # Retry-After asks for) around the SDK's own ``RESTStream._request`` (send, the
+    # request-duration metric with its URL tag, ``validate_response``). A wait is asked
+    # for the way MeltanoLabs tap-stackexchange does it
+    # (https://github.com/MeltanoLabs/tap-stackexchange, tap_stackexchange/client.py):
+    # ``validate_response`` raises, the limiter around the request catches and waits.
 
-    def _request(
-        self,
-        prepared_request: requests.PreparedRequest,
-        context: Context | None,
-    ) -> requests.Response:
-        """Send one request, waiting as long as the API asks without spending the retry budget.
+    @override
+    def request_decorator(self, func: t.Callable) -> t.Callable:
+        """The SDK's retry decorator around the limiter, minus backoff's own log lines (ours
+        say it once).
+
+        The SDK's ``request_decorator`` passes ``logger=self.logger`` to backoff, which then
+        logs every retry at INFO and the last failure at ERROR, beside ``backoff_handler``'s
+        line and the CLI's one-line error; no public hook turns that off, so the decorator
+        is built here with the SDK's arguments and ``logger=None``. ``RETRIED_ERRORS`` is
+        the SDK's tuple (tests/test_sdk_private.py fails if the SDK's changes).
+        """
+        return backoff.on_exception(
+            self.backoff_wait_generator,
+            RETRIED_ERRORS,
+            max_tries=self.backoff_max_tries,
+            on_backoff=self.backoff_handler,
+            jitter=self.backoff_jitter,
+            logger=None,
+        )(self.waiting_as_asked(func))
+
+    def waiting_as_asked(self, func: t.Callable) -> t.Callable:
+        """``func`` (the SDK's ``_request``), waiting as long as the API asks without spending
+        the retry budget.
 
         A rate-limit answer (429, or the CRM's plain-text 403), or a 5xx, 408 or 425 that
         says how long to wait (``Retry-After`` or the API's reset header), is waited out
@@ -213,37 +252,54 @@ class APIStream(TableVersionStream, InstantBookmarks, FastConformStream, RESTStr
         ``max_rate_limit_wait_total`` (RFC 9110 section 10.2.3: Retry-After may come with
         503 as well as 429). Errors worth a retry that say nothing about waiting (5xx,
         408, 425, timeouts, malformed bodies) raise and are retried by the backoff
-        decorator around this method, ``max_retries`` times.
+        decorator around this, ``max_retries`` times.
         """
-        if self.is_sorted and self.replication_key:
-            # A page boundary: everything emitted so far is covered by the bookmark, so a
-            # run killed during the next page resumes here, not at the stream's start.
-            self._write_state_message()
-        waited = 0.0  # seconds waited for this request on answers that asked for a wait
-        while True:
-            self.progress.waited(self.pacer.before_request())
-            response = self.requests_session.send(
-                prepared_request, timeout=self.timeout, allow_redirects=self.allow_redirects
-            )
-            self.progress.requested()
-            self._write_request_duration_log(
-                endpoint=self.path, response=response, context=context, extra_tags=None
-            )
-            if budget := self.read_budget(response):
-                self.pacer.observe(budget)
-            wait = self._wait_asked(response)
-            if wait is None:
-                if response.status_code < 400:
-                    self.pacer.accepted()
-                break
-            wait = self._bounded_wait(response, wait, waited)
-            pacing.sleep(wait)
-            waited += wait
-            self.progress.waited(wait)
-        self.validate_response(response)
-        if not self.progress.announced:
-            announced = self.announced_total(response)
-            self.progress.first_page(*(announced or (None, False)))
+
+        @functools.wraps(func)
+        def request(
+            prepared_request: requests.PreparedRequest, context: Context | None
+        ) -> requests.Response:
+            if self.is_sorted and self.replication_key:
+                # A page boundary: everything emitted so far is covered by the bookmark, so a
+                # run killed during the next page resumes here, not at the stream's start.
+                self._write_state_message()
+            # Every answer is counted, whichever ``validate_response`` judges it
+            # (https://requests.readthedocs.io/en/latest/user/advanced/#event-hooks).
+            if self.answered not in prepared_request.hooks["response"]:
+                prepared_request.register_hook("response", self.answered)
+            waited = 0.0  # seconds waited for this request on answers that asked for a wait
+            while True:
+                self.progress.waited(self.pacer.before_request())
+                try:
+                    response: requests.Response = func(prepared_request, context)
+                except WaitAskedError as asked:
+                    wait = self._bounded_wait(asked.answer, asked.seconds, asked.why, waited)
+                    pacing.sleep(wait)
+                    waited += wait
+                    self.progress.waited(wait)
+                    continue
+                if not self.progress.announced:
+                    announced = self.announced_total(response)
+                    self.progress.first_page(*(announced or (None, False)))
+                return response
+
+        return request
+
+    def answered(self, response: requests.Response, *args: t.Any, **kwargs: t.Any) -> None:
+        """Each answer of the API, as it arrives: counted, and its rate-limit budget read."""
+        self.progress.requested()
+        if budget := self.read_budget(response):
+            self.pacer.observe(budget)
+
+    def request_once(
+        self, params: dict[str, t.Any], context: Context | None = None
+    ) -> requests.Response:
+        """One GET of the stream's URL with ``params`` (a count, a probe), beside its paging:
+        the same headers, pacing, waits and retries as every page."""
+        prepared = self.build_prepared_request(
+            method="GET", url=self.get_url(context), params=params, headers=self.http_headers
+        )
+        response: requests.Response = self.request_decorator(self._request)(prepared, context)
         return response
 
     def _wait_asked(self, response: requests.Response) -> tuple[float, str] | None:
@@ -267,11 +323,10 @@ class APIStream(TableVersionStream, InstantBookmarks, FastConformStream, RESTStr
         return None  # an error that says nothing about waiting: retried with backoff
 
     def _bounded_wait(
-        self, response: requests.Response, asked: tuple[float, str], waited: float
+        self, response: requests.Response, seconds: float, why: str, waited: float
     ) -> float:
         """The wait to sleep now: capped per answer, and the request given up once the
         waits in a row would pass ``max_rate_limit_wait_total``."""
-        seconds, why = asked
         max_wait = float(self.config.get("max_rate_limit_wait", 300))
         max_total = float(self.config.get("max_rate_limit_wait_total", 900))
         wait = min(seconds, max_wait)
@@ -301,9 +356,16 @@ class APIStream(TableVersionStream, InstantBookmarks, FastConformStream, RESTStr
         )
         return wait
 
+    @override
     def validate_response(self, response: requests.Response) -> None:
-        """Sort a response into success, retriable failure or a clear fatal error."""
+        """Sort a response into 'wait and ask again', success, retriable failure or a clear
+        fatal error."""
         status = response.status_code
+        asked = self._wait_asked(response)
+        if asked is not None:
+            raise WaitAskedError(*asked, response)  # waited out by ``waiting_as_asked``
+        if status < 400:
+            self.pacer.accepted()
         if auth_message := self.auth_failure_message(response):
             raise AuthenticationError(auth_message)
         if status >= 500 or status in RETRIED_STATUSES or self.is_rate_limited(response):
@@ -333,34 +395,27 @@ class APIStream(TableVersionStream, InstantBookmarks, FastConformStream, RESTStr
         message = f"{response.status_code} {response.reason} from {api_path(response)}"
         return f"{message}: {detail}" if detail else message
 
-    def request_decorator(self, func: t.Callable) -> t.Callable:
-        """The SDK's retry decorator, minus backoff's own log lines (ours say it once)."""
-        return backoff.on_exception(
-            self.backoff_wait_generator,
-            RETRIED_ERRORS,
-            max_tries=self.backoff_max_tries,
-            on_backoff=self.backoff_handler,
-            jitter=self.backoff_jitter,
-            logger=None,
-        )(func)
-
     @property
     def backoff_factor(self) -> float:
         """Seconds of the first retry wait; doubles on each further retry."""
         return float(self.config.get("backoff_factor", 2))
 
+    @override
     def backoff_wait_generator(self) -> t.Generator[float, None, None]:
         """Exponential backoff, factor and retry count from the settings."""
         return backoff.expo(base=2, factor=self.backoff_factor)
 
+    @override
     def backoff_max_tries(self) -> int:
         """The first try plus ``max_retries`` retries."""
         return int(self.config.get("max_retries", 3)) + 1
 
+    @override
     def backoff_jitter(self, value: float) -> float:
         """No jitter: one tap per account gains nothing from it, and waits stay predictable."""
         return value
 
+    @override
     def backoff_handler(self, details: t.Any) -> None:
         """One WARNING line per retry (the SDK's default logs at ERROR)."""
         exc = details.get("exception")
@@ -373,6 +428,7 @@ class APIStream(TableVersionStream, InstantBookmarks, FastConformStream, RESTStr
             details.get("wait", 0.0),
         )
 
+    @override
     def response_error_message(self, response: requests.Response) -> str:
         """Never echo headers or full URLs (the SDK default lists header names and body)."""
         return self.client_error_message(response)

@@ -36,6 +36,7 @@ from singer_sdk.helpers._typing import (
 )
 from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers.conform import TypeConformanceLevel
+from typing_extensions import override
 
 from tap_common import values
 from tap_common.value_report import ValueReport
@@ -43,8 +44,11 @@ from tap_common.value_report import ValueReport
 if t.TYPE_CHECKING:
     import logging
 
+    from singer_sdk import RESTStream as _StreamBase
     from singer_sdk import Stream
     from singer_sdk.helpers.types import Context
+else:
+    _StreamBase = object
 
 # Types json.loads produces that the SDK leaves as they are (floats and Decimals are not:
 # NaN and infinities become None there).
@@ -220,7 +224,7 @@ class SchemaConformer:
         return output, problems
 
 
-class FastConformStream:
+class FastConformStream(_StreamBase):
     """Mixin for a ``Stream``: records are conformed by a ``SchemaConformer``.
 
     Replaces the SDK's ``Stream._generate_record_messages`` (0.54.x) line for line, except
@@ -239,21 +243,24 @@ class FastConformStream:
             report = self.__dict__["_value_report"] = ValueReport(stream.name, stream.logger)
         return report
 
+    @override
     def get_records(self, context: Context | None) -> t.Iterable[dict]:
         """The stream's records; once they end, one summary line per kind of odd value."""
-        yield from super().get_records(context)  # type: ignore[misc]
+        yield from super().get_records(context)
         self.value_report.summary()
 
     def is_left_out(self, record: dict) -> bool:
         """Whether this (raw) record was not written for want of a primary key."""
         return self.__dict__.get("_left_out") is record
 
-    def _generate_record_messages(self, record: dict) -> t.Iterator[singer.RecordMessage]:
+    def conformed_record_messages(self, record: dict) -> t.Iterator[singer.RecordMessage]:
+        """The record's RECORD messages (the SDK's private ``_generate_record_messages``
+        hands over to this: tap_common/sdk_private.py)."""
         stream = t.cast("Stream", self)
         keys = stream.primary_keys or ()
         if stream.TYPE_CONFORMANCE_LEVEL != TypeConformanceLevel.RECURSIVE:
             if self._keep(record, record, keys):
-                yield from super()._generate_record_messages(record)  # type: ignore[misc]
+                yield from super()._generate_record_messages(record)
             return
         schema = stream.effective_schema
         conformer = self.__dict__.get("_schema_conformer")

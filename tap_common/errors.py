@@ -28,6 +28,19 @@ class MalformedResponseError(RetriableAPIError):
     """A body that is not JSON (truncated, or an HTML error page): worth a retry."""
 
 
+class WaitAskedError(RetriableAPIError):
+    """The API asked to come back later (a throttle, a Retry-After): waited out by
+    ``APIStream.waiting_as_asked`` before the retry budget is touched."""
+
+    def __init__(self, seconds: float, why: str, response: requests.Response) -> None:
+        super().__init__(
+            f"{response.status_code} {response.reason}: wait {seconds:.1f} s", response
+        )
+        self.seconds = seconds
+        self.why = why
+        self.answer = response
+
+
 class RateLimitExhaustedError(TapError):
     """The API kept answering 'rate limited' after every wait the tap is allowed."""
 

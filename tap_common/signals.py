@@ -17,6 +17,8 @@ import signal
 import threading
 import typing as t
 
+from typing_extensions import override
+
 from tap_common.writer import FastSingerWriter
 
 if t.TYPE_CHECKING:
@@ -81,6 +83,7 @@ def handle_termination(signum: int) -> None:
 class InterruptibleWriter(FastSingerWriter):
     """The tap's message writer, with signals held while a message is being written."""
 
+    @override
     def write_message(self, message: Message) -> None:
         GUARD.writing = True
         try:

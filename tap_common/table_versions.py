@@ -38,11 +38,17 @@ import typing as t
 import singer_sdk.singerlib as singer
 from singer_sdk import typing as th
 from singer_sdk.mapper import RemoveRecordTransform
+from typing_extensions import override
 
 if t.TYPE_CHECKING:
     import requests
     from singer_sdk import RESTStream
+    from singer_sdk import RESTStream as _StreamBase
     from singer_sdk.helpers.types import Context
+
+    from tap_common.client import APIStream
+else:
+    _StreamBase = object
 
 SETTING = "emit_activate_version_messages"
 FULL_TABLE = "FULL_TABLE"
@@ -65,7 +71,7 @@ class ReadCheck:
             self.first_total = total
 
 
-class TableVersionStream:
+class TableVersionStream(_StreamBase):
     """Mixin for ``APIStream``: record versions, and ACTIVATE_VERSION after a full read.
 
     ``read_total(response)`` (each API's client) gives the total a list page announces.
@@ -75,6 +81,7 @@ class TableVersionStream:
     # seek), so a deletion during the read cannot make it skip a live record.
     read_survives_deletions: t.ClassVar[bool] = False
 
+    @override
     @property
     def emit_activate_version_messages(self) -> bool:
         """Always False for the SDK's ``sync``, which would send the message before the
@@ -100,6 +107,7 @@ class TableVersionStream:
         """The number of records the list holds, as a page announces it; None if unknown."""
         return None
 
+    @override
     def apply_catalog(self, catalog: singer.Catalog) -> None:
         """As the SDK's, except that ``forced-replication-method`` in the stream's metadata
         (Meltano's ``metadata`` extra) wins over the entry's ``replication_method``.
@@ -109,7 +117,7 @@ class TableVersionStream:
         project could not make an incremental stream full table (the reconcile).
         """
         stream = t.cast("RESTStream", self)
-        super().apply_catalog(catalog)  # type: ignore[misc]
+        super().apply_catalog(catalog)
         entry = catalog.get_stream(stream.name)
         root = entry.metadata.get(()) if entry else None
         forced = getattr(root, "forced_replication_method", None)
@@ -126,6 +134,7 @@ class TableVersionStream:
             paged = getattr(self, "paginated", True)
             check.saw_page(self.read_total(response) if paged else None)
 
+    @override
     def get_records(self, context: Context | None) -> t.Iterable[dict]:
         stream = t.cast("RESTStream", self)
         # The SDK sets the version only on FULL_TABLE reads with the setting on; every
@@ -145,7 +154,7 @@ class TableVersionStream:
         check = ReadCheck() if activating else None
         self.__dict__["_read_check"] = check
         keys = stream.primary_keys or ()
-        for record in super().get_records(context):  # type: ignore[misc]
+        for record in super().get_records(context):
             if check is not None:
                 check.keys.add(tuple(record.get(key) for key in keys))
             yield record
@@ -188,14 +197,9 @@ class TableVersionStream:
 
     def final_total(self, context: Context | None) -> int | None:
         """The list's total now: the read's first query again, one record per page."""
-        stream = t.cast("RESTStream", self)
-        params = dict(stream.get_url_params(context, None))
-        params.update(page=1, per_page=1)
-        request = stream.build_prepared_request(
-            method="GET", url=stream.get_url(context), params=params, headers=stream.http_headers
-        )
-        response = stream.request_decorator(stream._request)(request, context)
-        return self.read_total(response)
+        stream = t.cast("APIStream", self)
+        params = {**stream.get_url_params(context, None), "page": 1, "per_page": 1}
+        return self.read_total(stream.request_once(params, context))
 
     def write_activate_version(self, version: int) -> None:
         """ACTIVATE_VERSION for the stream and each of its stream-map aliases."""

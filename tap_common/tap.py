@@ -17,6 +17,7 @@ from singer_sdk import Tap
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.plugin_base import _ConfigInput
 from singer_sdk.singerlib.encoding.simple import StateMessage
+from typing_extensions import override
 
 from tap_common import signals
 from tap_common.client import EXPLAINED_FAILURES
@@ -30,13 +31,11 @@ from tap_common.input_errors import (
     read_state,
 )
 from tap_common.pacing import RequestPacer
+from tap_common.sdk_private import PrivateTapOverrides
 from tap_common.settings import check_common_config
 
-if t.TYPE_CHECKING:
-    from types import FrameType
 
-
-class APITap(Tap):
+class APITap(PrivateTapOverrides, Tap):
     """What both taps share beyond their streams."""
 
     # The tap's stream classes, in the order the tap lists them (``--discover``).
@@ -63,18 +62,22 @@ class APITap(Tap):
             if "default" in spec:
                 self._config.setdefault(name, spec["default"])
 
+    @override
     def discover_streams(self) -> list:
         """One instance of each stream class."""
         return [stream_type(tap=self) for stream_type in self.stream_types]
 
-    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        """The JSON schema's checks, then the ones it cannot express."""
+    def check_config(
+        self, sdk_checks: t.Callable[[], list[str]], *, raise_errors: bool = True
+    ) -> list[str]:
+        """The JSON schema's checks (``sdk_checks``), then the ones it cannot express (the
+        SDK's private ``_validate_config`` hands over to this: tap_common/sdk_private.py)."""
         if getattr(self, "_parse_env", False):
             check_environment(self.config_jsonschema, self._env_var_prefix)
         if raise_errors:
             check_required(self._config, self.config_jsonschema, self.name)
         _coerce_numbers(self._config, self.config_jsonschema)
-        errors = super()._validate_config(raise_errors=raise_errors)
+        errors = sdk_checks()
         if raise_errors:
             check_common_config(self._config)
         return errors
@@ -105,15 +108,6 @@ class APITap(Tap):
             learn_rate=self.learn_rate and self.config.get("max_requests_per_second") != 0,
         )
 
-    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
-        """SIGTERM / SIGINT end the sync with ``SyncInterrupted`` (see ``invoke``).
-
-        Overrides the SDK's private handler, which writes the state and calls
-        ``sys.exit(0)``: a cancelled job must not report success. Guarded by
-        tests/test_cli_signals.py.
-        """
-        signals.handle_termination(signum)
-
     def sync_and_keep_state(self) -> None:
         """``sync_all``; if it stops early, emit the state reached so a re-run resumes.
 
@@ -134,7 +128,8 @@ class APITap(Tap):
                 self.logger.info(summary)
 
     @classmethod
-    def invoke(  # type: ignore[override]
+    @override
+    def invoke(  # type: ignore[override]  # --state/--catalog are paths here (str), not click.File
         cls,
         *,
         about: bool = False,
@@ -160,6 +155,7 @@ class APITap(Tap):
             )
             tap.sync_and_keep_state()
 
+    @override
     @classmethod
     def get_singer_command(cls) -> click.Command:
         """The SDK's command, with ``--state`` and ``--catalog`` taken as paths.
@@ -173,6 +169,7 @@ class APITap(Tap):
                 param.type = click.STRING
         return command
 
+    @override
     @classmethod
     def cb_config(
         cls, ctx: click.Context, param: click.Option, value: tuple[str, ...]
@@ -191,12 +188,14 @@ class APITap(Tap):
                     merged |= read_json_object(path, "Config file")
             return _ConfigInput(config=merged, parse_env="ENV" in value)
 
+    @override
     @classmethod
     def cb_discover(cls, ctx: click.Context, param: click.Option, value: bool) -> None:
         """``--discover``, with the same one-line errors as a sync."""
         with _one_line_errors(cls):
             super().cb_discover(ctx, param, value)
 
+    @override
     @classmethod
     def cb_test(cls, ctx: click.Context, param: click.Option, value: str) -> None:
         """``--test``, with the same one-line errors as a sync."""

@@ -7,6 +7,7 @@ import sys
 import typing as t
 
 from singer_sdk.contrib.msgspec import MsgSpecWriter
+from typing_extensions import override
 
 from tap_common.values import valid_text
 
@@ -30,6 +31,7 @@ class FastSingerWriter(MsgSpecWriter):
     U+FFFD in its place, and said once per stream.
     """
 
+    @override
     def serialize_message(self, message: Message) -> bytearray:
         try:
             return super().serialize_message(message)
@@ -45,6 +47,7 @@ class FastSingerWriter(MsgSpecWriter):
                 )
             return super().serialize_message(t.cast("Message", _ValidText(message)))
 
+    @override
     def write_message(self, message: Message) -> None:
         line = self.format_message(message)
         stdout = sys.stdout

@@ -1,0 +1,200 @@
+"""Every place the taps lean on a private part of singer-sdk 0.54.9, in one module.
+
+The SDK's public hooks (``request_decorator``, ``validate_response``, ``backoff_*``,
+``get_records``, ``apply_catalog``, ``invoke``, ...) carry almost everything; what they
+cannot reach is overridden here, each override a thin method that hands over to a
+public method of ours, and listed in ``PRIVATE_SDK_USES`` with its reason. The guard
+tests in tests/test_sdk_private.py fail when the SDK changes under one of them: the
+signature we were written against, the SDK caller that still calls it, and a real run.
+
+None of these overrides a method the SDK marks ``@typing.final`` (``Tap.sync_all``,
+``Stream.sync``, ...): tests/test_sdk_private.py checks every class of both taps.
+"""
+
+from __future__ import annotations
+
+import functools
+import typing as t
+from dataclasses import dataclass
+
+from typing_extensions import override
+
+from tap_common import signals
+
+if t.TYPE_CHECKING:
+    from types import FrameType
+
+    import singer_sdk.singerlib as singer
+    from singer_sdk import RESTStream as _StreamBase
+    from singer_sdk import Tap as _TapBase
+    from singer_sdk.helpers.types import Context
+
+    from tap_common.bookmarks import InstantBookmarks
+    from tap_common.conform import FastConformStream
+    from tap_common.tap import APITap
+else:
+    _StreamBase = object
+    _TapBase = object
+
+
+class PrivateStreamOverrides(_StreamBase):
+    """First base of ``APIStream``: the stream's private SDK overrides."""
+
+    @override
+    def _increment_stream_state(
+        self, latest_record: dict, *, context: Context | None = None
+    ) -> None:
+        # The only place the SDK moves a bookmark (``Stream._sync_records``), comparing
+        # values as strings; ours compares instants (tap_common/bookmarks.py).
+        t.cast("InstantBookmarks", self).increment_bookmark(latest_record, context=context)
+
+    @override
+    def _generate_record_messages(
+        self, record: dict
+    ) -> t.Generator[singer.RecordMessage, None, None]:
+        # Where the SDK conforms a record and builds its RECORD messages
+        # (``Stream._write_record_message``); ours conforms faster and reports odd values
+        # (tap_common/conform.py).
+        yield from t.cast("FastConformStream", self).conformed_record_messages(record)
+
+
+class PrivateTapOverrides(_TapBase):
+    """First base of ``APITap``: the tap's private SDK overrides."""
+
+    @override
+    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
+        # The SDK registers it for SIGTERM and SIGINT (``PluginBase.__init__``); its own
+        # writes the state and exits 0, so a cancelled job would report success.
+        signals.handle_termination(signum)
+
+    @override
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        # The SDK validates the config here (``PluginBase.__init__``), the one place that
+        # sees the config before discovery, env parsing included; ours adds the checks a
+        # JSON schema cannot express (tap_common/tap.py).
+        sdk_checks = functools.partial(super()._validate_config, raise_errors=raise_errors)
+        return t.cast("APITap", self).check_config(sdk_checks, raise_errors=raise_errors)
+
+
+@dataclass(frozen=True)
+class PrivateUse:
+    """One private part of the SDK we depend on."""
+
+    sdk_name: str  # e.g. "singer_sdk.streams.core.Stream._increment_stream_state"
+    kind: t.Literal["override", "call", "attribute", "import"]
+    where: str  # our module
+    why: str
+    sdk_source: str  # file and line in singer-sdk 0.54.9
+    guard: str  # the test in tests/test_sdk_private.py
+
+
+PRIVATE_SDK_USES: tuple[PrivateUse, ...] = (
+    PrivateUse(
+        "singer_sdk.streams.core.Stream._increment_stream_state",
+        "override",
+        "tap_common.sdk_private (-> tap_common.bookmarks.InstantBookmarks.increment_bookmark)",
+        "bookmarks compared as instants, capped at the sync's start, never a sort exception",
+        "singer_sdk/streams/core.py:812, called at :1265",
+        "test_private_overrides_match_the_sdk, test_bookmark_moves_through_the_override",
+    ),
+    PrivateUse(
+        "singer_sdk.streams.core.Stream._generate_record_messages",
+        "override",
+        "tap_common.sdk_private (-> tap_common.conform.FastConformStream."
+        "conformed_record_messages)",
+        "conformance with the schema analysed once, odd values nulled and reported",
+        "singer_sdk/streams/core.py:909, called at :968",
+        "test_private_overrides_match_the_sdk, test_records_go_through_the_override",
+    ),
+    PrivateUse(
+        "singer_sdk.tap_base.Tap._handle_termination",
+        "override",
+        "tap_common.sdk_private (-> tap_common.signals.handle_termination)",
+        "SIGTERM/SIGINT end the sync with exit 143/130 instead of the SDK's exit 0",
+        "singer_sdk/tap_base.py:507, registered at plugin_base.py:285 and :287",
+        "test_private_overrides_match_the_sdk (and tests/test_cli_signals.py)",
+    ),
+    PrivateUse(
+        "singer_sdk.plugin_base.PluginBase._validate_config",
+        "override",
+        "tap_common.sdk_private (-> tap_common.tap.APITap.check_config)",
+        "required settings, env variables and cross-setting checks in one line each",
+        "singer_sdk/plugin_base.py:447, called at :273",
+        "test_private_overrides_match_the_sdk (and tests/test_cli.py)",
+    ),
+    PrivateUse(
+        "singer_sdk.streams.rest._HTTPStream._request",
+        "call",
+        "tap_common.client (APIStream.request_once)",
+        "the SDK's own send-and-validate, for a request beside the paging (a count)",
+        "singer_sdk/streams/rest.py:414, decorated at :635",
+        "test_the_sdk_still_decorates_its_request, test_request_metric_has_the_url_tag",
+    ),
+    PrivateUse(
+        "singer_sdk.streams.rest._HTTPStream.request_decorator (its exception tuple)",
+        "attribute",
+        "tap_common.client (RETRIED_ERRORS)",
+        "the SDK passes logger=self.logger to backoff, which logs every retry a second "
+        "time; no hook turns that off, so the decorator is rebuilt with the SDK's tuple",
+        "singer_sdk/streams/rest.py:397",
+        "test_retried_errors_are_the_sdks",
+    ),
+    PrivateUse(
+        "singer_sdk.streams.core.Stream._write_state_message",
+        "call",
+        "tap_common.client (APIStream.waiting_as_asked)",
+        "a STATE line at each page boundary of a sorted stream, so a killed run resumes",
+        "singer_sdk/streams/core.py:850",
+        "test_private_calls_exist",
+    ),
+    PrivateUse(
+        "singer_sdk.streams.core.Stream._stream_version",
+        "attribute",
+        "tap_common.table_versions (TableVersionStream.get_records)",
+        "every record carries the sync's version, incremental ones included",
+        "singer_sdk/streams/core.py:137, read at :937",
+        "test_private_calls_exist (and tests/test_table_versions.py)",
+    ),
+    PrivateUse(
+        "singer_sdk.streams.core.Stream._tap",
+        "attribute",
+        "tap_common.client, tap_common.table_versions",
+        "the tap-wide session, pacer, start time and message writer a stream shares",
+        "singer_sdk/streams/core.py (Stream.__init__)",
+        "test_private_calls_exist",
+    ),
+    PrivateUse(
+        "singer_sdk.plugin_base.PluginBase._config, _env_var_prefix",
+        "attribute",
+        "tap_common.tap (APITap.__init__, APITap.check_config)",
+        "defaults filled in for discovery; env variables named in config errors",
+        "singer_sdk/plugin_base.py",
+        "test_private_calls_exist",
+    ),
+    PrivateUse(
+        "singer_sdk.plugin_base._ConfigInput",
+        "import",
+        "tap_common.tap (APITap.cb_config, APITap.invoke)",
+        "cb_discover and cb_test read it from the click context",
+        "singer_sdk/plugin_base.py:63",
+        "test_private_calls_exist (and tests/test_cli.py)",
+    ),
+    PrivateUse(
+        "singer_sdk.helpers._state.PROGRESS_MARKERS, PROGRESS_MARKER_NOTE",
+        "import",
+        "tap_common.bookmarks",
+        "an unsorted stream's bookmark kept where the SDK promotes it at the end",
+        "singer_sdk/helpers/_state.py",
+        "test_private_calls_exist",
+    ),
+    PrivateUse(
+        "singer_sdk.helpers._typing._conform_primitive_property, _warn_unmapped_properties,"
+        " is_object_type, is_uniform_list; helpers._catalog.pop_deselected_record_properties;"
+        " helpers._util.utc_now",
+        "import",
+        "tap_common.conform",
+        "the SDK's own conformance pieces, so values that fit come out as the SDK's",
+        "singer_sdk/helpers/_typing.py, _catalog.py, _util.py",
+        "test_private_calls_exist (and tests/test_conform.py)",
+    ),
+)
