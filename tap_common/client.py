@@ -118,14 +118,14 @@ class APIStream(
 
     # -- configuration -------------------------------------------------------------
 
-    @override
     @property
+    @override
     def url_base(self) -> str:
         """The configured API root, without a trailing slash."""
         return str(self.config["api_url"]).rstrip("/")
 
-    @override
     @cached_property
+    @override
     def authenticator(self) -> HTTPBasicAuth:
         """HTTP basic auth from the credential settings."""
         return HTTPBasicAuth(
@@ -137,8 +137,8 @@ class APIStream(
         """Records per page requested."""
         return int(self.config["page_size"])
 
-    @override
     @property
+    @override
     def timeout(self) -> int:
         """Seconds before a request times out (and is retried)."""
         return int(self.config.get("request_timeout", 60))
@@ -166,8 +166,8 @@ class APIStream(
         finally:
             progress.finish()
 
-    @override
     @property
+    @override
     def requests_session(self) -> requests.Session:
         """One keep-alive session for the whole tap."""
         return t.cast("APITap", self._tap).requests_session

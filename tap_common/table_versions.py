@@ -81,8 +81,8 @@ class TableVersionStream(_StreamBase):
     # seek), so a deletion during the read cannot make it skip a live record.
     read_survives_deletions: t.ClassVar[bool] = False
 
-    @override
     @property
+    @override
     def emit_activate_version_messages(self) -> bool:
         """Always False for the SDK's ``sync``, which would send the message before the
         records; ``activates_version`` is the setting, acted on after the read."""

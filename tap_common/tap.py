@@ -155,8 +155,8 @@ class APITap(PrivateTapOverrides, Tap):
             )
             tap.sync_and_keep_state()
 
-    @override
     @classmethod
+    @override
     def get_singer_command(cls) -> click.Command:
         """The SDK's command, with ``--state`` and ``--catalog`` taken as paths.
 
@@ -169,8 +169,8 @@ class APITap(PrivateTapOverrides, Tap):
                 param.type = click.STRING
         return command
 
-    @override
     @classmethod
+    @override
     def cb_config(
         cls, ctx: click.Context, param: click.Option, value: tuple[str, ...]
     ) -> _ConfigInput:
@@ -188,15 +188,15 @@ class APITap(PrivateTapOverrides, Tap):
                     merged |= read_json_object(path, "Config file")
             return _ConfigInput(config=merged, parse_env="ENV" in value)
 
-    @override
     @classmethod
+    @override
     def cb_discover(cls, ctx: click.Context, param: click.Option, value: bool) -> None:
         """``--discover``, with the same one-line errors as a sync."""
         with _one_line_errors(cls):
             super().cb_discover(ctx, param, value)
 
-    @override
     @classmethod
+    @override
     def cb_test(cls, ctx: click.Context, param: click.Option, value: str) -> None:
         """``--test``, with the same one-line errors as a sync."""
         with _one_line_errors(cls):
