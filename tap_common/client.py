@@ -45,7 +45,8 @@ if t.TYPE_CHECKING:
     from tap_common.tap import APITap
 
 
-# What the SDK retries: transient server and network failures.
+# What the SDK retries (the tuple of ``RESTStream.request_decorator``, singer-sdk 0.54.9):
+# transient server and network failures. tests/test_sdk_private.py fails if the SDK's changes.
 RETRIED_ERRORS = (
     ConnectionResetError,
     RetriableAPIError,
