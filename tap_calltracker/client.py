@@ -83,10 +83,12 @@ class CallTrackerStream(APIStream):
             first, stream_name=self.name, page_size=self.page_size, windowed=self.windowed
         )
 
-    # ``APIStream``'s default returns the CRM's page-number paginator; this API pages by
-    # windows, so the return type differs from it (both are the SDK's BaseAPIPaginator).
+    # ``APIStream``'s default is annotated with the CRM's page-number paginator; this API
+    # pages by windows, so the return type differs (both are the SDK's BaseAPIPaginator,
+    # which is all ``RESTStream.request_records`` asks). ``unused-ignore``: the comment
+    # stays right once ``APIStream`` names the SDK's type or leaves the method to the SDK.
     @override
-    def get_new_paginator(self) -> WindowedPaginator | None:  # type: ignore[override]
+    def get_new_paginator(self) -> WindowedPaginator | None:  # type: ignore[override, unused-ignore]
         self._list_paginator = self.paginator_for(self.anchored(self.first_window(self.context)))
         return self._list_paginator
 
