@@ -9,17 +9,26 @@ at the cap (other clients see the total stop at 10,000 and the link null there):
 window whose pages would reach item 10,000 is split, so a query of exactly 10,000 is
 split too. The earlier half is read first, so an ascending stream stays ascending.
 
-Ascending streams re-anchor instead of paging deep (``anchor_of``): after each page the
-window restarts at page 1 from the page's newest creation second, dropping items of
-that second already emitted, so a deletion during the sync shifts nothing past them
-and no query nears the cap. A page wholly inside its anchor second (more items in one
-second than a page holds, in an order that may change on every request) is read as a
-one-second window, in passes, until the distinct ids equal that window's total.
+One paginator per way of reading a list, each deciding once per answer, in ``accept``,
+which of the page's records to emit and which request comes next (a ``Decision``):
 
-A stream that stops early (newest first, down to its bookmark) usually needs only a few
-pages of a large query, so it splits lazily instead: only when the next page it needs
-lies past the cap (and from then on up front). The halves then re-read what the first
-pages gave; that stream drops records it already emitted.
+* ``WindowedPaginator``: page numbers, in windows split up front at the cap.
+* ``CreationAnchoredPaginator`` (ascending streams) re-anchors instead of paging deep:
+  after each page the window restarts at page 1 from the page's newest creation second,
+  dropping items of that second already emitted, so a deletion during the sync shifts
+  nothing past them and no query nears the cap. A page wholly inside its anchor second
+  (more items in one second than a page holds, in an order that may change on every
+  request) is read as a one-second window, in passes, until the distinct ids equal that
+  window's total.
+* ``NewestFirstPaginator`` (newest first, down to a bound such as the bookmark) stops at
+  the first page reaching records older than the bound. It usually needs only a few
+  pages of a large query, so it splits lazily: only when the next page it needs lies
+  past the cap (and from then on up front). The halves then re-read what the first
+  pages gave; records already emitted are dropped.
+
+The SDK's loop (``RESTStream.request_records``) hands each answer to the stream's
+``parse_response``, which reads it (``tap_calltracker.pages``) and asks ``accept``; the
+loop's later ``has_more``/``get_next`` return what ``accept`` decided.
 """
 
 from __future__ import annotations
@@ -28,14 +37,17 @@ import time
 import typing as t
 
 from singer_sdk.pagination import BaseAPIPaginator
+from typing_extensions import override
 
 from tap_common.errors import PaginationError
-from tap_common.paging import PageGuard
+from tap_common.timestamps import to_instant, unix_seconds
 
 if t.TYPE_CHECKING:
+    from datetime import datetime
+
     import requests
 
-    from tap_common.paging import PageInfo
+    from tap_calltracker.pages import Page
 
 # Items one query can page through (https://developer.aircall.io/api-references/#pagination).
 ITEM_CAP = 10_000
@@ -57,106 +69,147 @@ class Window(t.NamedTuple):
         return {name: value for name, value in params.items() if value is not None}
 
 
+class Decision(t.NamedTuple):
+    """What one answer leads to: the records to emit, and the next request (None: done)."""
+
+    records: list[t.Any]
+    next: Window | None
+
+
+def created_second(item: dict[str, t.Any], key: str) -> int | None:
+    """Whole unix seconds of a raw item's timestamp (unix seconds or ISO text); None when
+    missing or unreadable."""
+    instant = to_instant(item.get(key))
+    return None if instant is None else unix_seconds(instant)
+
+
+def at_or_after(value: t.Any, bound: datetime) -> bool:
+    """Whether a raw API timestamp (unix seconds or ISO text) is at or after ``bound``;
+    True when unreadable (an odd value is emitted, never dropped)."""
+    instant = to_instant(value)
+    return instant is None or instant >= bound
+
+
+class PageGuard:
+    """Refuses a page, before any of its records is emitted, when paging went wrong.
+
+    The API must answer the page asked for, must not repeat the previous page, and must
+    not keep serving pages far past the count the query's first page announced.
+    """
+
+    def __init__(self, stream_name: str) -> None:
+        self.stream_name = stream_name
+        self.restart()
+
+    def restart(self) -> None:
+        """Forget the previous page: a new query (e.g. another time window) begins."""
+        self._page_limit: int | None = None
+        self._previous_items: list[t.Any] | None = None
+
+    def check(self, page: Page, asked: int) -> None:
+        if page.number != asked:
+            msg = (
+                f"Stream '{self.stream_name}': asked {page.path} for page {asked}, "
+                f"the API answered page {page.number}; stopping rather than "
+                "emitting a page twice or skipping one."
+            )
+            raise PaginationError(msg)
+        if page.items and page.items == self._previous_items:
+            msg = (
+                f"Stream '{self.stream_name}': page {asked} of {page.path} "
+                "repeats the previous page; the API's pagination is looping."
+            )
+            raise PaginationError(msg)
+        self._previous_items = page.items
+        if self._page_limit is None:
+            # Slack for records added during the sync; beyond it the paginator is runaway.
+            self._page_limit = 2 * page.announced_pages + 10
+        if asked > self._page_limit:
+            msg = (
+                f"Stream '{self.stream_name}': {page.path} still serves pages "
+                f"at page {asked}, far beyond what its first page announced; stopping."
+            )
+            raise PaginationError(msg)
+
+
 class WindowedPaginator(BaseAPIPaginator[Window]):
     """Page numbers within time windows, split when a window holds too many items.
 
     ``windowed=False`` (endpoints without ``from``/``to``) pages one unbounded query.
-    ``tap_common.paging.PageGuard`` vets each window's pages: the API must answer the
-    page asked, never repeat the previous page, and not keep serving pages far beyond
-    what the window's first page announced.
+    ``split_lazily``: split a window only once a page past the cap is needed, not when
+    its first page announces the cap. ``PageGuard`` vets each window's pages.
     """
 
     def __init__(
         self,
         first: Window,
         *,
-        read_page: t.Callable[[requests.Response], PageInfo],
-        read_total: t.Callable[[requests.Response], int],
-        announced_pages: t.Callable[[requests.Response], int | None],
         stream_name: str,
-        windowed: bool,
         page_size: int,
+        windowed: bool,
         split_lazily: bool = False,
     ) -> None:
         super().__init__(first)
-        self._read_page = read_page
-        self._read_total = read_total
-        self._announced_pages = announced_pages
         self._stream_name = stream_name
-        self._windowed = windowed
         self._page_size = page_size
+        self._windowed = windowed
         self._split_lazily = split_lazily
         self._pending: list[Window] = []  # a stack: the next window to read is last
-        self._split_current = False
         self._guard = PageGuard(stream_name)
-        # Re-anchoring (ascending streams): item -> creation second; None: page numbers.
-        # An item without a readable timestamp (None) is emitted once and anchors nothing.
-        self.anchor_of: t.Callable[[dict], int | None] | None = None
-        self._undated_ids: set[t.Any] = set()
-        self._newest: int | None = None
-        self._newest_ids: set[t.Any] = set()
-        self._second_ids: set[t.Any] = set()  # ids read in the current one-second window
-        self._accepted = True
-        self._outer_end: int | None = None
+        self._next: Window | None = None
 
-    def accept(self, response: requests.Response) -> bool:
-        """Vet a page before its records are emitted; False: skip it, its window is split.
+    def accept(self, page: Page) -> Decision:
+        """Vet the answer to the current request and decide what it leads to.
 
         Raises ``PaginationError`` when paging went wrong, or when a one-second window
         still holds more items than the API will page through.
         """
         window = self.current_value
-        page = self._read_page(response)
-        self._guard.check(response, page, window.page, self._announced_pages)
-        self._accepted = True
-        anchored = self.anchor_of is not None
-        if window.pass_number and window.page == 1 and self._read_total(response) > ITEM_CAP:
-            self._split(window, self._read_total(response))  # one second: fails clearly
-        if window.page == 1 and not window.pass_number:
-            eager = self._windowed and not self._split_lazily and not anchored
-            # A capped total says 10,000: split at it, not only above it.
-            if eager and self._read_total(response) >= ITEM_CAP:
-                self._split(window, self._read_total(response))
-                self._accepted = False
-                return False
+        self._guard.check(page, window.page)
+        if window.pass_number and window.page == 1 and page.total > ITEM_CAP:
+            self._split(window, page.total)  # one second: fails clearly
+        first_page = window.page == 1 and not window.pass_number
+        # A capped total says 10,000: split at it, not only above it.
+        if first_page and self._splits_first_pages() and page.total >= ITEM_CAP:
+            self._split(window, page.total)
+            return self._decide([], self._next_window())  # read again in the halves
         # The next page would start at item 10,000 or beyond: refused, or (with a capped
         # total and a null link) silently missing. A full page says more may follow.
-        more = page.has_next or len(page.items) >= self._page_size
+        more = self.more_pages(page) or len(page.items) >= self._page_size
         next_refused = window.page * self._page_size >= ITEM_CAP
-        if self._windowed and more and next_refused and not window.pass_number:
-            self._split(window, self._read_total(response))
+        split = self._windowed and more and next_refused and not window.pass_number
+        if split:
+            self._split(window, page.total)
             # The query is large after all: size the halves up front from now on.
             self._split_lazily = False
-        return True
+        records = self.select(page)
+        return self._decide(records, self._next_window() if split else self.follow(page))
 
-    def should_emit(self, item: dict, item_id: t.Any) -> bool:
-        """For re-anchored streams: whether ``item`` is new in this run (and remember it)."""
-        if self.anchor_of is None:
-            return True
-        window = self.current_value
-        second = self.anchor_of(item)
-        if second is None or (window.start is not None and second < window.start):
-            # Unreadable, or earlier than the query asked for although the API filtered
-            # it in (an odd value): nothing to place it by, so it is emitted once.
-            if item_id in self._undated_ids:
-                return False
-            self._undated_ids.add(item_id)
-            return True
-        if window.pass_number:
-            if second != window.start:
-                return False
-            self._second_ids.add(item_id)
-        if window.start is not None and second < window.start:
-            return False
-        if self._newest is not None and second < self._newest:
-            return False  # behind what this run already passed (re-read at the anchor)
-        if second == self._newest:
-            if item_id in self._newest_ids:
-                return False
-            self._newest_ids.add(item_id)
-        else:
-            self._newest, self._newest_ids = second, {item_id}
-        return True
+    # -- what differs between the ways of reading a list ---------------------------------
+
+    def select(self, page: Page) -> list[t.Any]:
+        """The page's records to emit: all of them."""
+        return list(page.items)
+
+    def more_pages(self, page: Page) -> bool:
+        """Whether the window holds a page after this one (by the API's link)."""
+        return page.has_next
+
+    def follow(self, page: Page) -> Window | None:
+        """The next request after an accepted page: the next page, else the next window."""
+        if self.more_pages(page):
+            return self.current_value._replace(page=self.current_value.page + 1)
+        return self._next_window()
+
+    def _splits_first_pages(self) -> bool:
+        """Whether a window is split as soon as its first page announces the cap."""
+        return self._windowed and not self._split_lazily
+
+    # -- windows ---------------------------------------------------------------------------
+
+    def _decide(self, records: list[t.Any], next_window: Window | None) -> Decision:
+        self._next = next_window
+        return Decision(records, next_window)
 
     def _split(self, window: Window, total: int) -> None:
         start = window.start or 0
@@ -171,38 +224,92 @@ class WindowedPaginator(BaseAPIPaginator[Window]):
         middle = (start + end) // 2
         self._pending.append(Window(middle + 1, end))
         self._pending.append(Window(start, middle))
-        self._split_current = True
-
-    def has_more(self, response: requests.Response) -> bool:
-        """Another page of this window, or another window, remains."""
-        if self._split_current or self._read_page(response).has_next:
-            return True
-        if self.anchor_of is not None and self._accepted:
-            return True  # ``get_next`` decides (a full page, a crowded second)
-        return bool(self._pending)
-
-    def get_next(self, response: requests.Response) -> Window | None:
-        page = self._read_page(response)
-        if self.anchor_of is not None and not self._split_current:
-            return self._next_anchored(response, page)
-        if self._split_current or not page.has_next:
-            return self._next_window()
-        return self.current_value._replace(page=self.current_value.page + 1)
 
     def _next_window(self) -> Window | None:
-        self._split_current = False
         self._guard.restart()
         return self._pending.pop() if self._pending else None
 
-    def _next_anchored(self, response: requests.Response, page: PageInfo) -> Window | None:
+    # -- the SDK's loop: what ``accept`` decided ---------------------------------------------
+
+    @override
+    def has_more(self, response: requests.Response) -> bool:
+        """Another page of this window, or another window, remains."""
+        return self._next is not None
+
+    @override
+    def get_next(self, response: requests.Response) -> Window | None:
+        return self._next
+
+    @override
+    def continue_if_empty(self, response: requests.Response) -> bool:
+        """An empty (or skipped) page ends its window, not the stream."""
+        return self._next is not None
+
+
+class CreationAnchoredPaginator(WindowedPaginator):
+    """Ascending by creation time, re-anchored on the newest creation second read.
+
+    ``anchor_key`` names the creation timestamp the API's ``from``/``to`` filter on.
+    An item without a readable timestamp is emitted once and anchors nothing.
+    """
+
+    def __init__(self, first: Window, *, anchor_key: str, stream_name: str, page_size: int) -> None:
+        super().__init__(first, stream_name=stream_name, page_size=page_size, windowed=True)
+        self._anchor_key = anchor_key
+        self._undated_ids: set[t.Any] = set()
+        self._newest: int | None = None
+        self._newest_ids: set[t.Any] = set()
+        self._second_ids: set[t.Any] = set()  # ids read in the current one-second window
+        self._outer_end: int | None = None
+
+    def _second(self, item: dict[str, t.Any]) -> int | None:
+        return created_second(item, self._anchor_key)
+
+    @override
+    def _splits_first_pages(self) -> bool:
+        return False  # re-anchoring keeps every query at page 1, far from the cap
+
+    @override
+    def select(self, page: Page) -> list[t.Any]:
+        # Oldest second first within the page: the API's order is only a hint.
+        ordered = sorted(page.items, key=lambda item: self._second(item) or 0)
+        return [item for item in ordered if self._is_new(item, item.get("id"))]
+
+    def _is_new(self, item: dict[str, t.Any], item_id: t.Any) -> bool:
+        """Whether ``item`` is new in this run (and remember it)."""
+        window = self.current_value
+        second = self._second(item)
+        if second is None or (window.start is not None and second < window.start):
+            # Unreadable, or earlier than the query asked for although the API filtered
+            # it in (an odd value): nothing to place it by, so it is emitted once.
+            if item_id in self._undated_ids:
+                return False
+            self._undated_ids.add(item_id)
+            return True
+        if window.pass_number:
+            if second != window.start:
+                return False
+            self._second_ids.add(item_id)
+        if self._newest is not None and second < self._newest:
+            return False  # behind what this run already passed (re-read at the anchor)
+        if second == self._newest:
+            if item_id in self._newest_ids:
+                return False
+            self._newest_ids.add(item_id)
+        else:
+            self._newest, self._newest_ids = second, {item_id}
+        return True
+
+    @override
+    def follow(self, page: Page) -> Window | None:
         window = self.current_value
         items = [item for item in page.items if isinstance(item, dict)]
         full = len(page.items) >= self._page_size
         if window.pass_number:
-            return self._next_in_second(response, window, full)
+            return self._next_in_second(page, window, full)
         if not items or not (page.has_next or full):
             return self._next_window()
-        seconds = [s for s in map(self.anchor_of, items) if s is not None]  # type: ignore[arg-type]
+        seconds = [s for s in map(self._second, items) if s is not None]
         if not seconds:
             # A page without one readable timestamp: nothing to re-anchor on.
             return window._replace(page=window.page + 1)
@@ -215,20 +322,17 @@ class WindowedPaginator(BaseAPIPaginator[Window]):
             return Window(last, last, 1, 1)
         return Window(last, window.end, 1)
 
-    def _next_in_second(
-        self, response: requests.Response, window: Window, full: bool
-    ) -> Window | None:
+    def _next_in_second(self, page: Page, window: Window, full: bool) -> Window | None:
         second = window.start
         assert second is not None
-        if full and window.page * self._page_size < self._read_total(response):
-            return window._replace(page=window.page + 1)
         # The window's total is the API's count of this second (recounted every pass).
-        total = self._read_total(response)
+        if full and window.page * self._page_size < page.total:
+            return window._replace(page=window.page + 1)
         self._guard.restart()
-        if len(self._second_ids) < total:
+        if len(self._second_ids) < page.total:
             if window.pass_number >= MAX_PASSES:
                 msg = (
-                    f"Stream '{self._stream_name}': the second {second} holds {total} "
+                    f"Stream '{self._stream_name}': the second {second} holds {page.total} "
                     f"items by the API's count but {MAX_PASSES} passes read "
                     f"{len(self._second_ids)}; stopping rather than losing records."
                 )
@@ -240,6 +344,35 @@ class WindowedPaginator(BaseAPIPaginator[Window]):
             return self._next_window()
         return Window(second + 1, end, 1)
 
-    def continue_if_empty(self, response: requests.Response) -> bool:
-        """An empty (or skipped) page ends its window, not the stream."""
-        return self.has_more(response)
+
+class NewestFirstPaginator(WindowedPaginator):
+    """Newest first by ``key``, down to ``bound``: records older than it are not emitted,
+    and no page follows one that reached them. Splits lazily (module docstring); an id
+    emitted once is not emitted again when a split window re-reads it."""
+
+    def __init__(
+        self, first: Window, *, key: str, bound: datetime, stream_name: str, page_size: int
+    ) -> None:
+        super().__init__(
+            first, stream_name=stream_name, page_size=page_size, windowed=True, split_lazily=True
+        )
+        self._key = key
+        self._bound = bound
+        self._emitted: set[t.Any] = set()
+
+    @override
+    def more_pages(self, page: Page) -> bool:
+        reached_old = any(
+            item is not None and not at_or_after(item.get(self._key), self._bound)
+            for item in page.items
+        )
+        return page.has_next and not reached_old
+
+    @override
+    def select(self, page: Page) -> list[t.Any]:
+        records = []
+        for item in page.items:
+            if at_or_after(item.get(self._key), self._bound) and item["id"] not in self._emitted:
+                self._emitted.add(item["id"])
+                records.append(item)
+        return records

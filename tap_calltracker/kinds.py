@@ -1,0 +1,200 @@
+"""How each kind of call-API list is read; ``streams`` declares which resource is which.
+
+A kind is a base class: the paginator it reads with (``pagination``), the query it adds,
+and whatever it does to a record. Everything a stream only names (path, list key,
+primary key, schema) is in its declaration, not here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import typing as t
+from datetime import datetime, timedelta
+
+from typing_extensions import override
+
+from tap_calltracker import schemas
+from tap_calltracker.client import CallTrackerStream, SingleObjectStream
+from tap_calltracker.pagination import (
+    CreationAnchoredPaginator,
+    NewestFirstPaginator,
+    Window,
+    WindowedPaginator,
+)
+from tap_common.overlap import OVERLAP_KEY, overlap_start, remember_start
+from tap_common.timestamps import parse_datetime, unix_seconds
+
+if t.TYPE_CHECKING:
+    from singer_sdk.helpers.types import Context
+
+
+class CreationAnchoredStream(CallTrackerStream):
+    """Read ascending by creation time, re-anchored on the newest creation second read.
+
+    Ascending by the second only: ties and milliseconds within a second come in any
+    order (nothing in https://developer.aircall.io/api-references/#pagination promises
+    more), so queries re-anchor on whole seconds (``pagination``) and the SDK's sort check
+    must not end the sync. A deletion during the read shifts no unread record.
+    """
+
+    windowed = True
+    ordering: t.ClassVar[dict[str, str]] = {"order": "asc"}
+    check_sorted = False
+    read_survives_deletions = True
+    # The creation timestamp the API's ``from``/``to`` filter on.
+    anchor_key: t.ClassVar[str] = "created_at"
+
+    @override
+    def paginator_for(self, first: Window) -> WindowedPaginator:
+        return CreationAnchoredPaginator(
+            first, anchor_key=self.anchor_key, stream_name=self.name, page_size=self.page_size
+        )
+
+
+class CreatedSinceStream(CreationAnchoredStream):
+    """Incremental on creation time, filtered by the server: ``from=<bookmark>&order=asc``.
+
+    Ascending, so the bookmark advances with every record and an interrupted run resumes
+    where it stopped. ``from`` is inclusive: records at the bookmark's second come again.
+    """
+
+    replication_key = "created_at"
+    is_sorted = True
+
+    @override
+    def first_window(self, context: Context | None) -> Window:
+        start = self.get_starting_timestamp(context)
+        return Window(None if start is None else self.window_start(start), None)
+
+    def window_start(self, start: datetime) -> int:
+        """``from`` for a run starting at ``start`` (the bookmark, or start_date)."""
+        return unix_seconds(start)
+
+
+# List parameters that fill call fields otherwise left empty (https://developer.aircall.io/
+# api-references/#list-all-calls): ``contact``; ``recording_short_url`` and
+# ``voicemail_short_url``; ``ivr_options_selected``. Each is a setting, on by default.
+FETCH_FLAGS = ("fetch_contact", "fetch_short_urls", "fetch_call_timeline")
+
+
+class LookbackCallsStream(CreatedSinceStream):
+    """Calls, by ``started_at``, re-reading ``calls_lookback_days`` before the bookmark.
+
+    Calls change after they start (status, tags, comments, assignment) but ``from``
+    filters on start time only, so later changes are caught by re-reading a lookback
+    window. Those re-read calls start before the bookmark; they are emitted but do not
+    move it: the bookmark keeps the largest value seen (``tap_common.bookmarks``).
+    """
+
+    replication_key = "started_at"
+    anchor_key = "started_at"
+
+    @override
+    def query(self) -> dict[str, str]:
+        flags = {flag: "true" for flag in FETCH_FLAGS if self.config.get(flag, True)}
+        return {**super().query(), **flags}
+
+    @override
+    def window_start(self, start: datetime) -> int:
+        if not self.stream_state.get("replication_key_value"):
+            return unix_seconds(start)  # first run: start_date as given
+        lookback = timedelta(days=int(self.config.get("calls_lookback_days", 2)))
+        earliest = self.config.get("start_date")
+        since = start - lookback
+        if earliest:
+            since = max(since, parse_datetime(str(earliest)))
+        return unix_seconds(since)
+
+
+class UpdatedNewestFirstStream(CallTrackerStream):
+    """Incremental on ``updated_at``, which the API can sort by but not filter on.
+
+    First run (no bookmark, no start_date): every record, oldest created first, in
+    creation-time windows past the 10,000-item cap, re-anchored on creation seconds
+    (``CreationAnchoredPaginator``). Later runs: newest updated first
+    (``order_by=updated_at&order=desc``, ``NewestFirstPaginator``); records at or after
+    the previous complete run's start are emitted (an overlap, ``tap_common.overlap``: a
+    record skipped because another was deleted during a run is read by the next) and
+    paging stops at the first page reaching older ones. Descending, hence unsorted for
+    the SDK: the bookmark is saved when the stream completes. ``from``/``to`` still bound
+    creation time, so a later run splits into windows only if more than 10,000 records
+    changed (lazily, dropping records the run already emitted).
+    """
+
+    replication_key = "updated_at"
+    windowed = True
+
+    def _since(self) -> datetime | None:
+        """Lower bound of this run's read (set when the stream starts; see ``get_records``)."""
+        if not hasattr(self, "_read_from"):
+            return overlap_start(self.stream_state, self.get_starting_timestamp(self.context))
+        return self._read_from
+
+    @override
+    def get_records(self, context: Context | None) -> t.Iterable[dict]:
+        start = self.get_starting_timestamp(context)
+        self._read_from = overlap_start(self.get_context_state(context), start)
+        yield from super().get_records(context)
+        state = self.get_context_state(context)
+        if start is None:
+            # Re-anchored on creation time, a full read skips nothing: no overlap needed.
+            state.pop(OVERLAP_KEY, None)
+        else:
+            remember_start(state, start)
+
+    @override
+    def paginator_for(self, first: Window) -> WindowedPaginator:
+        since = self._since()
+        if since is None:
+            return CreationAnchoredPaginator(
+                first, anchor_key="created_at", stream_name=self.name, page_size=self.page_size
+            )
+        return NewestFirstPaginator(
+            first,
+            key=self.replication_key,
+            bound=since,
+            stream_name=self.name,
+            page_size=self.page_size,
+        )
+
+    @override
+    def query(self) -> dict[str, str]:
+        if self._since() is None:
+            return {"order_by": "created_at", "order": "asc"}
+        return {"order_by": "updated_at", "order": "desc"}
+
+
+class FingerprintedTokenStream(CallTrackerStream):
+    """Records whose ``token`` is a live shared secret (it authenticates the webhook's
+    calls): never emitted. Null rather than absent, so a merging target overwrites what
+    an earlier version loaded; a short SHA-256 fingerprint tells tokens apart instead."""
+
+    @override
+    def post_process(self, row: dict, context: Context | None = None) -> dict | None:
+        token = row.get("token")
+        row["token"] = None
+        row["token_fingerprint"] = token_fingerprint(token)
+        return super().post_process(row, context)
+
+
+def token_fingerprint(token: t.Any) -> str | None:
+    """First 12 hex digits of the token's SHA-256: tells tokens apart, reveals none."""
+    if token in {None, ""}:
+        return None
+    return hashlib.sha256(str(token).encode()).hexdigest()[:12]
+
+
+class SyntheticKeyObjectStream(SingleObjectStream):
+    """The account's one object without an id (the company), keyed by a constant.
+
+    Keyed by a constant synthetic ``company_key`` rather than ``name``: an API key
+    belongs to exactly one company, so the account has one company row, and a renamed
+    company must update that row, not add a second one beside the stale name (which
+    a ``name`` key would do in a merging target).
+    """
+
+    primary_keys = (schemas.COMPANY_KEY,)
+
+    @override
+    def post_process(self, row: dict, context: Context | None = None) -> dict | None:
+        return {schemas.COMPANY_KEY: "company", **row}
