@@ -9,6 +9,7 @@ next request: response -> page -> records -> messages.
 from __future__ import annotations
 
 import typing as t
+from functools import cached_property
 
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from typing_extensions import override
@@ -66,8 +67,9 @@ class CRMStream(APIStream):
         if "name" in cls.__dict__:  # a declared resource (``tap_common.declared.declare``)
             cls.path = f"/{cls.__dict__['name']}"
 
-    @property
+    @cached_property
     def layout(self) -> Layout:
+        """Where this endpoint's records sit, derived from its declaration."""
         return Layout(self.shape, self.list_key or self.name, self.wrapper)
 
     # -- paging and parsing -------------------------------------------------------------

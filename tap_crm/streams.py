@@ -48,14 +48,14 @@ class CallTimeStream(ModifiedSinceStream):
 
 
 class FlatOrWrappedStream(PlainPagedStream):
-    """Items arrive flat (live data) or wrapped in ``<wrapper>`` (the swagger): both work."""
+    """Items arrive flat (live data) or wrapped in ``unwrap`` (the swagger): both work."""
+
+    unwrap: t.ClassVar[str]
 
     @override
     def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
         for item in super().parse_response(response):
             yield item.get(self.unwrap, item) if len(item) == 1 else item
-
-    unwrap: t.ClassVar[str]
 
 
 class SecretFreeObjectStream(SingleObjectStream):
