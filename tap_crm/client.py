@@ -309,7 +309,8 @@ class NewestFirstStream(CRMStream):
 
     @override
     def new_paginator(self) -> NewestFirstPasses:
-        return NewestFirstPasses(self.name, emit_key="modified_at", emit_from=self._emit_from)
+        key = t.cast("str", self.replication_key)
+        return NewestFirstPasses(self.name, emit_key=key, emit_from=self._emit_from)
 
     @override
     def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
