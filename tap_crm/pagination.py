@@ -86,6 +86,11 @@ class CRMPaginator(DecidedPaginator[T]):
     def accept(self, page: Page) -> list:
         """Vet ``page``, decide the next request, and return the records to emit."""
 
+    def vet(self, page: Page) -> None:
+        """Raise ``PaginationError`` unless ``page`` is the page asked for, new, and within
+        reach of what the query's first page announced (``tap_common.paging.PageGuard``)."""
+        self.guard.vet(page.where, page.number, page.items, self.page_number, page.max_page)
+
     def end_of_list(self) -> None:
         """The probe past the last announced page was refused: the list ended before it."""
         self.decide(None)
@@ -116,13 +121,13 @@ class PageNumbers(CRMPaginator[int]):
         if self.probe_missed(page):
             self.end_of_list()
             return []
-        self.guard.vet(page.where, page.number, page.items, self.page_number, page.max_page)
+        self.vet(page)
         self.probing = page.past_announced
         self.decide(self.page_number + 1 if page.has_next else None)
         return page.records
 
 
-class PlainPages(CRMPaginator[int]):
+class PlainPages(PageNumbers):
     """Lists paged with ``page``/``per_page`` whose answers may carry no page metadata.
 
     The OnePageCRM swagger (https://github.com/OnePageCRM/swagger, ``GET /predefined_items``)
@@ -140,21 +145,16 @@ class PlainPages(CRMPaginator[int]):
     """
 
     def __init__(self, stream_name: str, page_size: int, logger: logging.Logger) -> None:
-        super().__init__(1, stream_name)
+        super().__init__(stream_name)
         self._page_size = page_size
         self._logger = logger
         self._previous_items: list | None = None
         self.repeated = False
 
-    @property
-    @override
-    def page_number(self) -> int:
-        return self.current_value
-
     @override
     def accept(self, page: Page) -> list:
         if page.has_metadata:
-            self.guard.vet(page.where, page.number, page.items, self.page_number, page.max_page)
+            self.vet(page)
             has_next = t.cast("int", page.number) < t.cast("int", page.max_page)
         else:
             if page.items and page.items == self._previous_items:
@@ -211,7 +211,7 @@ class NewestFirstPasses(CRMPaginator[PassToken]):
         if self.probe_missed(page):
             self.end_of_list()
             return []
-        self.guard.vet(page.where, page.number, page.items, self.page_number, page.max_page)
+        self.vet(page)
         self._total = page.total_count or 0
         self.probing = page.past_announced
         records = [record for record in page.records if self._emits(record)]
@@ -286,7 +286,7 @@ class ModifiedSincePasses(CRMPaginator[SeekToken]):
 
     @override
     def accept(self, page: Page) -> list:
-        self.guard.vet(page.where, page.number, page.items, self.page_number, page.max_page)
+        self.vet(page)
         # Oldest second first within the page: the API's tie order is only a hint.
         ordered = sorted(page.records, key=lambda record: modified_second(record) or 0)
         emitted = [record for record in ordered if self._emits(record)]
