@@ -20,6 +20,7 @@ from requests.auth import HTTPBasicAuth
 from singer_sdk import RESTStream
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError, SyncLifecycleSignal
 from singer_sdk.helpers.jsonpath import extract_jsonpath
+from singer_sdk.pagination import BaseAPIPaginator
 from typing_extensions import override
 
 from tap_common import pacing
@@ -32,7 +33,7 @@ from tap_common.errors import (
     UnexpectedResponseError,
     WaitAskedError,
 )
-from tap_common.paging import GuardedPageNumberPaginator, PageInfo
+from tap_common.paging import PageInfo
 from tap_common.progress import StreamProgress
 from tap_common.responses import api_path, json_body
 from tap_common.sdk_private import PrivateStreamOverrides
@@ -182,26 +183,27 @@ class APIStream(
 
     # -- paging and parsing ----------------------------------------------------------
 
-    def get_new_paginator(self) -> GuardedPageNumberPaginator | None:
-        """Page-number paging guarded against loops; None (one request) when unpaginated."""
-        if not self.paginated:
-            return None
-        self._paginator = GuardedPageNumberPaginator(
-            self.read_page, self.announced_pages, self.name
-        )
+    @override
+    def get_new_paginator(self) -> BaseAPIPaginator | None:
+        """A new paginator for each read, kept in ``_paginator`` for the stream to hand it
+        each page; None (one request) when unpaginated."""
+        self._paginator = self.new_paginator() if self.paginated else None
         return self._paginator
 
+    def new_paginator(self) -> BaseAPIPaginator:
+        """The paginator of one read of a paginated endpoint (each API's paging strategy)."""
+        raise NotImplementedError
+
+    @override
     def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
         """``page``/``per_page`` on paginated endpoints; streams add their filters."""
         if not self.paginated:
             return {}
         return {"page": next_page_token or 1, "per_page": self.page_size}
 
+    @override
     def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
-        """Records at ``records_jsonpath`` of the (already parsed) body, once the page is vetted."""
-        paginator = getattr(self, "_paginator", None)
-        if isinstance(paginator, GuardedPageNumberPaginator) and not paginator.check(response):
-            return
+        """Records at ``records_jsonpath`` of the (already parsed) body."""
         yield from extract_jsonpath(self.records_jsonpath, json_body(response))
 
     @override

@@ -1,43 +1,101 @@
-"""The CRM API's conventions: success envelope, ``data.page``/``data.max_page`` paging, errors."""
+"""The CRM API's conventions (https://developer.onepagecrm.com/api/): the success envelope,
+``data.page``/``data.max_page`` paging, errors, and one base stream per way of paging.
+
+A stream reads each response once (``tap_crm.pages``) and hands the page to its
+paginator (``tap_crm.pagination``), which returns the records to emit and decides the
+next request: response -> page -> records -> messages.
+"""
 
 from __future__ import annotations
 
 import typing as t
+from functools import cached_property
 
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+from typing_extensions import override
 
 from tap_common.client import APIStream, ensure
 from tap_common.errors import AuthenticationError
-from tap_common.paging import GuardedPageNumberPaginator, PageInfo
+from tap_common.overlap import overlap_start, remember_start
 from tap_common.responses import api_path, json_body
+from tap_common.timestamps import unix_seconds
+from tap_crm import pages
+from tap_crm.pages import Layout, Shape
+from tap_crm.pagination import (
+    CRMPaginator,
+    ModifiedSincePasses,
+    NewestFirstPasses,
+    PageNumbers,
+    PassToken,
+    PlainPages,
+    SeekToken,
+    modified_second,
+)
 
 if t.TYPE_CHECKING:
+    from datetime import datetime
+
     import requests
+    from singer_sdk.helpers.types import Context
+
+    from tap_common.table_versions import ReadCheck
 
 
 class CRMStream(APIStream):
-    """A paginated CRM list: ``data = {<plural>: [...], page, max_page, total_count, per_page}``."""
+    """A paginated CRM list: ``data = {<plural>: [{<wrapper>: {...}}], page, max_page, ...}``.
+
+    A stream is declared by its name (the path is ``/<name>``), its ``wrapper`` and, when
+    they differ from the defaults, ``list_key`` and ``extra_params``.
+    """
 
     primary_keys: t.ClassVar[tuple[str, ...]] = ("id",)
     username_setting = "username"
     password_setting = "password"  # noqa: S105 - a setting's name, not a secret
+    # Where the records sit in ``data`` (see ``tap_crm.pages``).
+    shape: t.ClassVar[Shape] = Shape.PAGED
     # Key of the item array inside ``data`` (defaults to the stream name).
     list_key: t.ClassVar[str | None] = None
+    # Key that wraps each record in a list item (``contact`` in ``{"contact": {...}}``).
+    wrapper: t.ClassVar[str | None] = None
     # Query parameters this endpoint always gets (e.g. ``team``), beside paging and filters.
     extra_params: t.ClassVar[dict[str, t.Any]] = {}
+    _paginator: CRMPaginator | None
 
-    @property
-    def items_key(self) -> str:
-        return self.list_key or self.name
+    @override
+    def __init_subclass__(cls, **kwargs: t.Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "name" in cls.__dict__:  # a declared resource (``tap_common.declared.declare``)
+            cls.path = f"/{cls.__dict__['name']}"
 
-    def get_url_params(self, context: t.Any, next_page_token: t.Any) -> dict[str, t.Any]:
+    @cached_property
+    def layout(self) -> Layout:
+        """Where this endpoint's records sit, derived from its declaration."""
+        return Layout(self.shape, self.list_key or self.name, self.wrapper)
+
+    # -- paging and parsing -------------------------------------------------------------
+
+    @override
+    def new_paginator(self) -> CRMPaginator:
+        return PageNumbers(self.name)
+
+    @override
+    def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
         return {**super().get_url_params(context, next_page_token), **self.extra_params}
 
-    @property
-    def wrapper(self) -> str:
-        """Key that wraps each record in a list item: ``contact`` in ``$.data.contacts[*].contact``."""
-        return self.records_jsonpath.rsplit(".", 1)[-1]
+    @override
+    def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
+        """The page's records, as its paginator picks them (all of them when unpaginated)."""
+        if response.status_code >= 400:
+            return  # a refused probe past the last page (``validate_response``): no records
+        page = pages.read(response, self.layout, self.page_size)
+        if self._paginator is None:
+            yield from page.records
+        else:
+            yield from self._paginator.accept(page)
 
+    # -- envelope, errors, totals ----------------------------------------------------------
+
+    @override
     def check_envelope(self, body: t.Any, response: requests.Response) -> None:
         """``{"status": 0, "data": ...}`` with the shape this endpoint promises."""
         where = api_path(response)
@@ -53,39 +111,14 @@ class CRMStream(APIStream):
             detail = self.api_error_message(body)
             msg = f"{where} answered HTTP 200 with status {status} in its envelope"
             raise RetriableAPIError(f"{msg}: {detail}" if detail else msg, response)
-        self.check_data(body["data"], where)
+        self.layout.check(body["data"], where)
 
-    def check_data(self, data: t.Any, where: str) -> None:
-        """A paginated list: the item array and the page metadata beside it."""
-        ensure(
-            isinstance(data, dict) and isinstance(data.get(self.items_key), list),
-            f"{where}: expected data.{self.items_key} to be a list of records.",
-        )
-        for key in ("page", "max_page"):
-            ensure(
-                isinstance(data.get(key), int),
-                f"{where}: the page metadata data.{key} is missing or not a number.",
-            )
-
-    def read_page(self, response: requests.Response) -> PageInfo:
-        data = json_body(response)["data"]
-        items = data[self.items_key]
-        per_page = data.get("per_page") or self.page_size
-        # A full page at (or past) max_page is followed by one more request: a stale
-        # max_page must not end the list early (what comes past the end: see paging).
-        full_at_last = data["page"] >= data["max_page"] and len(items) >= per_page
-        return PageInfo(
-            current_page=data["page"],
-            has_next=data["page"] < data["max_page"] or full_at_last,
-            items=items,
-            past_announced=full_at_last,
-        )
-
+    @override
     def validate_response(self, response: requests.Response) -> None:
         """As the base's, but a 4xx to a probe past the last announced page ends the list."""
         paginator = getattr(self, "_paginator", None)
         if (
-            isinstance(paginator, GuardedPageNumberPaginator)
+            paginator is not None
             and paginator.probing
             and response.status_code in range(400, 500)
             and response.status_code not in {401, 429}
@@ -96,7 +129,7 @@ class CRMStream(APIStream):
         try:
             super().validate_response(response)
         except FatalAPIError as exc:
-            page = paginator.page_number if isinstance(paginator, GuardedPageNumberPaginator) else 1
+            page = paginator.page_number if paginator is not None else 1
             refused = response.status_code in range(400, 500)
             if page <= 1 or not refused or isinstance(exc, AuthenticationError):
                 raise
@@ -105,19 +138,17 @@ class CRMStream(APIStream):
             msg = f"Stream '{self.name}': the API refused page {page} ({exc})."
             raise FatalAPIError(msg) from exc
 
-    def announced_pages(self, response: requests.Response) -> int | None:
-        return json_body(response)["data"]["max_page"]
-
+    @override
     def read_total(self, response: requests.Response) -> int | None:
-        data = json_body(response)["data"]
-        total = data.get("total_count") if isinstance(data, dict) else None
-        return total if isinstance(total, int) else None
+        return pages.total_count(response)
+
+    @override
     def announced_total(self, response: requests.Response) -> tuple[int, bool] | None:
         """``data.total_count`` of the first page: the query's whole size."""
-        data = json_body(response)["data"]
-        total = data.get("total_count") if isinstance(data, dict) else None
-        return (total, False) if isinstance(total, int) else None
+        total = pages.total_count(response)
+        return None if total is None else (total, False)
 
+    @override
     def is_rate_limited(self, response: requests.Response) -> bool:
         """The CRM throttles with 403 and a plain-text body; a JSON 403 is a real refusal."""
         if response.status_code == 429:
@@ -128,6 +159,7 @@ class CRMStream(APIStream):
             or b"Rate Limit Exceeded" in response.content[:200]
         )
 
+    @override
     def api_error_message(self, body: t.Any) -> str | None:
         """``error_message`` (or ``message``) of the CRM's JSON error envelope."""
         if isinstance(body, dict):
@@ -139,29 +171,154 @@ class CRMStream(APIStream):
         return None
 
 
-class UnpaginatedCRMStream(CRMStream):
-    """An endpoint that returns everything at once and ignores ``page``: requested once.
-
-    ``data`` is the list itself, or (``data_is_list = False``) an object holding it.
-    """
+class UnpaginatedStream(CRMStream):
+    """An endpoint that returns everything at once as ``data`` and ignores ``page``:
+    requested once."""
 
     paginated = False
-    data_is_list: t.ClassVar[bool] = True
-
-    def check_data(self, data: t.Any, where: str) -> None:
-        if self.data_is_list:
-            ensure(isinstance(data, list), f"{where}: expected 'data' to be a list of records.")
-        else:
-            ensure(
-                isinstance(data, dict) and isinstance(data.get(self.items_key), list),
-                f"{where}: expected data.{self.items_key} to be a list of records.",
-            )
+    shape = Shape.LIST
 
 
-class SingleObjectCRMStream(UnpaginatedCRMStream):
+class SingleObjectStream(UnpaginatedStream):
     """An endpoint whose ``data`` is one object (``/bootstrap``)."""
 
-    records_jsonpath = "$.data"
+    shape = Shape.OBJECT
 
-    def check_data(self, data: t.Any, where: str) -> None:
-        ensure(isinstance(data, dict), f"{where}: expected 'data' to be one object.")
+
+class PlainPagedStream(CRMStream):
+    """``data = {<plural>: [...]}``, with ``page``/``max_page`` beside it or not
+    (``tap_crm.pagination.PlainPages``)."""
+
+    shape = Shape.PLAIN
+    _paginator: PlainPages | None
+
+    @override
+    def new_paginator(self) -> PlainPages:
+        return PlainPages(self.name, self.page_size, self.logger)
+
+    @override
+    def incomplete_read(self, check: ReadCheck, context: Context | None) -> str | None:
+        """An API that ignores ``page`` served the whole list on page 1: one snapshot, as
+        complete as an unpaginated answer (``tap_common.table_versions``)."""
+        if self._paginator is not None and self._paginator.repeated:
+            return None
+        return super().incomplete_read(check, context)
+
+
+class ModifiedSinceStream(CRMStream):
+    """Incremental on ``modified_at``, filtered by the server with ``modified_since``.
+
+    Sorted ascending by ``modified_at``, so the bookmark advances with every record and
+    an interrupted run resumes where it stopped. Pages are re-anchored on the newest
+    second read, and a second larger than a page is read until the API's count of it
+    is complete (``tap_crm.pagination.ModifiedSincePasses``), so edits and tie order
+    cannot hide a record.
+    """
+
+    replication_key = "modified_at"
+    is_sorted = True
+    # Re-anchored paging: a deletion during a full read shifts no unread record.
+    read_survives_deletions = True
+    # Whether ``modified_since`` is strict (>): None until a bulk second asks.
+    _strict_since: bool | None = None
+    _paginator: ModifiedSincePasses | None
+
+    def starting_since(self) -> int | None:
+        """First second to read: the bookmark's or start_date's, if any."""
+        start = self.get_starting_timestamp(self.context)
+        return unix_seconds(start) if start else None
+
+    @override
+    def new_paginator(self) -> ModifiedSincePasses:
+        return ModifiedSincePasses(self.name, since=self.starting_since(), page_size=self.page_size)
+
+    def since_param(self, second: int) -> int:
+        """``modified_since`` that returns every record at or after ``second``.
+
+        Undocumented whether it is inclusive: unless known inclusive, ask one second
+        early (right for a strict bound) and let the paginator drop what is older.
+        """
+        return second if self._strict_since is False else second - 1
+
+    @override
+    def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
+        token = next_page_token or SeekToken(self.starting_since(), 1)
+        params = super().get_url_params(context, token.page)
+        params.update(sort_by="modified_at", order="asc")
+        if token.since is not None:
+            params["modified_since"] = self.since_param(token.since)
+        return params
+
+    @override
+    def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
+        yield from super().parse_response(response)
+        # After the page's records: the paginator may need the count of a bulk second.
+        paginator = self._paginator
+        if paginator is not None and paginator.count_needed is not None:
+            paginator.counted(self.records_in_second(paginator.count_needed))
+
+    def records_in_second(self, second: int) -> int:
+        """Records modified within ``second``, by the API's count."""
+        if self._strict_since is None:
+            # The first bulk second of the run has records at ``second``: an inclusive
+            # bound returns one of them first, a strict one a later record.
+            _, first = self._count_from(second)
+            self._strict_since = not (first and modified_second(first[0]) == second)
+        at_or_after = self._count_from(self.since_param(second))[0]
+        return at_or_after - self._count_from(self.since_param(second + 1))[0]
+
+    def _count_from(self, modified_since: int) -> tuple[int, list[dict]]:
+        """``total_count`` and first record of a one-record query from ``modified_since``."""
+        params = {
+            "page": 1,
+            "per_page": 1,
+            "sort_by": "modified_at",
+            "order": "asc",
+            "modified_since": modified_since,
+            **self.extra_params,  # the same list the read sees (e.g. team=true)
+        }
+        response = self.request_once(params, self.context)
+        total = pages.total_count(response)
+        # Without the count a bulk second cannot be shown complete: stop, never guess 0.
+        ensure(
+            total is not None,
+            f"Stream '{self.name}': {api_path(response)} gave no total_count, which reading "
+            "a second shared by more records than a page needs; stopping rather than "
+            "losing records.",
+        )
+        data = json_body(response)["data"]
+        return t.cast("int", total), self.layout.records(data[self.layout.list_key])
+
+
+class NewestFirstStream(CRMStream):
+    """Incremental on ``modified_at`` for an endpoint without ``modified_since``.
+
+    Nothing can anchor its pages on time, so the list is read whole on every run
+    (``sort_by=modified_at&order=desc``), again from page 1 while fewer distinct ids than
+    its ``total_count`` were read (``tap_crm.pagination.NewestFirstPasses``), and records
+    at or after the previous complete run's start are emitted (``tap_common.overlap``):
+    a record skipped because another was deleted during a run is emitted by the next.
+    Unsorted for the SDK (descending): the bookmark is saved when the stream completes.
+    """
+
+    replication_key = "modified_at"
+    _emit_from: datetime | None = None
+
+    @override
+    def new_paginator(self) -> NewestFirstPasses:
+        key = t.cast("str", self.replication_key)
+        return NewestFirstPasses(self.name, emit_key=key, emit_from=self._emit_from)
+
+    @override
+    def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
+        token: PassToken = next_page_token or PassToken(1)
+        params = super().get_url_params(context, token.page)
+        params.update(sort_by="modified_at", order="desc")
+        return params
+
+    @override
+    def get_records(self, context: Context | None) -> t.Iterable[dict]:
+        start = self.get_starting_timestamp(context)
+        self._emit_from = overlap_start(self.get_context_state(context), start)
+        yield from super().get_records(context)
+        remember_start(self.get_context_state(context), start)

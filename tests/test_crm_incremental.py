@@ -57,7 +57,7 @@ def test_first_run_without_start_date_reads_everything_oldest_first(stream):
 @pytest.mark.parametrize("stream", SERVER_FILTERED)
 def test_start_date_bounds_the_first_run_as_unix_seconds(stream):
     params = url_params(stream, start_date="2024-03-01T00:00:00Z")
-    # One second early: whether modified_since is inclusive is undocumented (seek.py).
+    # One second early: whether modified_since is inclusive is undocumented (tap_crm.pagination).
     assert params["modified_since"] == 1709251200 - 1
 
 

@@ -8,7 +8,7 @@ from singer_sdk.exceptions import RetriableAPIError
 from sandbox_api import CRMAPI
 from sandbox_api.variations import bulk_edit
 from tap_common.errors import PaginationError
-from tap_crm import seek
+from tap_crm import pagination
 from tap_crm.tap import TapCRM
 from tests.singer_io import catalog_selecting, sync
 
@@ -81,7 +81,7 @@ def test_a_second_that_never_completes_ends_the_run_with_one_line(make_sandbox, 
         return response
 
     api._paginated = overcounting
-    monkeypatch.setattr(seek, "MAX_PASSES", 3)
+    monkeypatch.setattr(pagination, "MAX_PASSES", 3)
     out = run(sandbox, ["notes"], expect_error=True)
 
     assert isinstance(out.error, PaginationError)

@@ -303,7 +303,7 @@ def test_a_saved_bookmark_in_any_form_is_accepted(make_sandbox, saved):
     out = sync(TapCRM, config, catalog=catalog_selecting(TapCRM, config, ["contacts"]), state=state)
 
     # The query asks one second early (whether modified_since is inclusive is not
-    # documented; tap_crm.seek) and the tap drops what is older than the bookmark.
+    # documented; tap_crm.pagination) and the tap drops what is older than the bookmark.
     since = int(sandbox.requests_to("crm", "/contacts")[0].arg("modified_since")) + 1
     expected_since = 1735776000 if saved == "2025-01-02" else 1735787045
     assert since == expected_since
