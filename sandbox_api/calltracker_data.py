@@ -50,7 +50,8 @@ def user(i: int, total: int) -> Record:
         "email": fake.email(first, last, r),
         "available": r.random() < 0.7,
         "availability_status": r.choice(["available", "custom", "unavailable"]),
-        # Real 2025 list data says ``state``, the docs ``substatus`` (B.5.7).
+        # Real list answers say ``state`` where https://developer.aircall.io/api-references/#user
+        # says ``substatus``: the sandbox serves both.
         ("state" if i % 2 else "substatus"): fake.maybe(r, "always_opened", null=0.5),
         "extension": fake.maybe(r, f"{i % 1000:03d}", null=0.3),
         "created_at": user_iso(created),

@@ -40,6 +40,7 @@ from singer_sdk.pagination import BaseAPIPaginator
 from typing_extensions import override
 
 from tap_common.errors import PaginationError
+from tap_common.paging import PageGuard
 from tap_common.timestamps import to_instant, unix_seconds
 
 if t.TYPE_CHECKING:
@@ -90,48 +91,6 @@ def at_or_after(value: t.Any, bound: datetime) -> bool:
     return instant is None or instant >= bound
 
 
-class PageGuard:
-    """Refuses a page, before any of its records is emitted, when paging went wrong.
-
-    The API must answer the page asked for, must not repeat the previous page, and must
-    not keep serving pages far past the count the query's first page announced.
-    """
-
-    def __init__(self, stream_name: str) -> None:
-        self.stream_name = stream_name
-        self.restart()
-
-    def restart(self) -> None:
-        """Forget the previous page: a new query (e.g. another time window) begins."""
-        self._page_limit: int | None = None
-        self._previous_items: list[t.Any] | None = None
-
-    def check(self, page: Page, asked: int) -> None:
-        if page.number != asked:
-            msg = (
-                f"Stream '{self.stream_name}': asked {page.path} for page {asked}, "
-                f"the API answered page {page.number}; stopping rather than "
-                "emitting a page twice or skipping one."
-            )
-            raise PaginationError(msg)
-        if page.items and page.items == self._previous_items:
-            msg = (
-                f"Stream '{self.stream_name}': page {asked} of {page.path} "
-                "repeats the previous page; the API's pagination is looping."
-            )
-            raise PaginationError(msg)
-        self._previous_items = page.items
-        if self._page_limit is None:
-            # Slack for records added during the sync; beyond it the paginator is runaway.
-            self._page_limit = 2 * page.announced_pages + 10
-        if asked > self._page_limit:
-            msg = (
-                f"Stream '{self.stream_name}': {page.path} still serves pages "
-                f"at page {asked}, far beyond what its first page announced; stopping."
-            )
-            raise PaginationError(msg)
-
-
 class WindowedPaginator(BaseAPIPaginator[Window]):
     """Page numbers within time windows, split when a window holds too many items.
 
@@ -165,7 +124,7 @@ class WindowedPaginator(BaseAPIPaginator[Window]):
         still holds more items than the API will page through.
         """
         window = self.current_value
-        self._guard.check(page, window.page)
+        self._guard.vet(page.path, page.number, page.items, window.page, page.announced_pages)
         if window.pass_number and window.page == 1 and page.total > ITEM_CAP:
             self._split(window, page.total)  # one second: fails clearly
         first_page = window.page == 1 and not window.pass_number

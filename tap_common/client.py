@@ -33,7 +33,6 @@ from tap_common.errors import (
     UnexpectedResponseError,
     WaitAskedError,
 )
-from tap_common.paging import PageInfo
 from tap_common.progress import StreamProgress
 from tap_common.responses import api_path, json_body
 from tap_common.sdk_private import PrivateStreamOverrides
@@ -80,14 +79,6 @@ class APIStream(
     extra_retry_statuses: t.Sequence[int] = ()
 
     # -- hooks each API fills in ---------------------------------------------------
-
-    def read_page(self, response: requests.Response) -> PageInfo:
-        """Pagination metadata of a page."""
-        raise NotImplementedError
-
-    def announced_pages(self, response: requests.Response) -> int | None:
-        """Number of pages the first page announces, if the API says."""
-        return None
 
     def check_envelope(self, body: t.Any, response: requests.Response) -> None:
         """Raise ``UnexpectedResponseError`` when a 2xx body lacks the expected shape."""

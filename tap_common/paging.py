@@ -15,22 +15,11 @@ from singer_sdk.pagination import BaseAPIPaginator
 from typing_extensions import override
 
 from tap_common.errors import PaginationError
-from tap_common.responses import api_path
 
 if t.TYPE_CHECKING:
     import requests
 
 T = t.TypeVar("T")
-
-
-class PageInfo(t.NamedTuple):
-    """What one page says about paging, in API-neutral terms."""
-
-    current_page: int
-    has_next: bool
-    items: list  # the page's raw items, to spot a page that repeats the previous one
-    # The next page lies past the last page the API announced (a probe).
-    past_announced: bool = False
 
 
 class PageGuard:
@@ -53,17 +42,6 @@ class PageGuard:
     def previous_items(self) -> list | None:
         """The items of the last page vetted since the query began."""
         return self._previous_items
-
-    def check(
-        self,
-        response: requests.Response,
-        page: PageInfo,
-        asked: int,
-        announced_pages: t.Callable[[requests.Response], int | None],
-    ) -> None:
-        """``vet`` for a reader that gives the announced page count from the response."""
-        announced = announced_pages(response) if self._page_limit is None else None
-        self.vet(api_path(response), page.current_page, page.items, asked, announced)
 
     def vet(
         self, where: str, answered: int | None, items: list, asked: int, announced: int | None
