@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+import typing as t
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 
@@ -53,9 +54,63 @@ def to_instant(value: object) -> datetime | None:
 
 def to_iso_utc(value: object) -> str | None:
     """``to_instant`` written as ``YYYY-MM-DDTHH:MM:SS.ffffff+00:00``; None if unreadable."""
+    kind = type(value)
+    if kind is str:
+        # Most text is already UTC ISO-8601 (``...Z``): its date and time are copied
+        # instead of formatted, a third of the cost (``datetime.isoformat`` dominates).
+        text = t.cast("str", value)
+        if len(text) >= 20 and text[10] == "T":
+            fast = _utc_text(text)
+            if fast is not None:
+                return fast
+    elif kind is int:
+        # Unix seconds (no bool: its type is not int): the written form of a whole second.
+        seconds = t.cast("int", value)
+        if 0 < abs(seconds) < _MILLISECONDS_FROM:
+            return _unix_seconds_text(seconds)
     if isinstance(value, (str, int, Decimal, float)):
         return _iso_utc_cached(value)
     return None
+
+
+def _utc_text(text: str) -> str | None:
+    """The written form of ``YYYY-MM-DDTHH:MM:SS[.f]`` + ``Z``/``+00:00``, else None."""
+    if text[4] != "-" or text[7] != "-" or text[13] != ":" or text[16] != ":":
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is not timezone.utc:
+        return None
+    # fromisoformat read fixed-width fields in this layout: text[:19] is what isoformat
+    # would write for them.
+    micro = moment.microsecond
+    return text[:19] + (_NO_MICROSECONDS if micro == 0 else f".{micro:06d}+00:00")
+
+
+def _unix_seconds_text(seconds: int) -> str | None:
+    """Unix seconds in the written form: the date looked up, the time of day computed
+    (three times faster than ``datetime.isoformat``)."""
+    day, second_of_day = divmod(seconds, 86_400)
+    date_text = _DAY_TEXTS.get(day)
+    if date_text is None:
+        try:
+            date_text = (_EPOCH + timedelta(days=day)).date().isoformat() + "T"
+        except OverflowError:  # before the year 1
+            return None
+        if len(_DAY_TEXTS) >= _DAY_TEXTS_MAX:  # memory stays flat however long the sync
+            _DAY_TEXTS.clear()
+        _DAY_TEXTS[day] = date_text
+    hours, second_of_hour = divmod(second_of_day, 3_600)
+    minutes, secs = divmod(second_of_hour, 60)
+    return f"{date_text}{hours:02d}:{minutes:02d}:{secs:02d}{_NO_MICROSECONDS}"
+
+
+_NO_MICROSECONDS = ".000000+00:00"
+# "YYYY-MM-DDT" of unix days (seconds // 86,400) seen lately.
+_DAY_TEXTS: dict[int, str] = {}
+_DAY_TEXTS_MAX = 4_096
 
 
 # Records embed the same users, numbers and teams again and again. Small on purpose: the
@@ -112,7 +167,8 @@ def _read(value: object) -> datetime | None:
     if not isinstance(value, str):
         return None
     text = value.strip()
-    if _NUMBER.fullmatch(text):
+    # ``YYYY-`` cannot be a number: skip the pattern for the usual ISO text.
+    if text[4:5] != "-" and _NUMBER.fullmatch(text):
         try:
             return _from_unix(Decimal(text))
         except InvalidOperation:  # pragma: no cover - the pattern only lets numbers through
