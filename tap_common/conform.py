@@ -196,45 +196,57 @@ class _Object:
     def conform(
         self, record: dict, parent: str | None, unmapped: list[str], problems: list[Problem]
     ) -> dict:
-        output: dict[str, t.Any] = {}
+        """The conformed dict: ``record`` itself when every value fits as it is (most
+        nested objects), else a copy with the values that change replaced, in the same
+        key order. Neither the record nor anything in it is modified."""
+        output = record
         get = self.properties.get
         for name, value in record.items():
             prop = get(name)
             if prop is None:
-                if self.additional:
-                    output[name] = value
-                else:
+                if not self.additional:
+                    if output is record:
+                        output = record.copy()
+                    del output[name]
                     unmapped.append(name if parent is None else f"{parent}.{name}")
-            elif value is None or type(value) in prop.plain:  # inlined: most values are plain
-                output[name] = value
-            else:
-                output[name] = prop.handle(value, name, parent, unmapped, problems)
+            elif value is not None and type(value) not in prop.plain:
+                conformed = prop.handle(value, name, parent, unmapped, problems)
+                if conformed is not value:
+                    if output is record:
+                        output = record.copy()
+                    output[name] = conformed
         return output
 
 
 def _conform_list(
     items_in: list, prop: _Property, path: str, unmapped: list[str], problems: list[Problem]
 ) -> list:
+    """The conformed list: ``items_in`` itself when every item fits as it is."""
     items = prop.items
     assert items is not None
     item_object = prop.item_object
     plain = items.plain
     handle = items.handle
-    item_path = f"{path}[]"
-    output: list[t.Any] = []
-    append = output.append
-    for item in items_in:
+    output: list[t.Any] | None = None
+    for index, item in enumerate(items_in):
         if item is None or type(item) in plain:  # never a dict: plain types are scalars
-            append(item)
+            conformed = item
         elif item_object is not None and isinstance(item, dict):
-            append(item_object.conform(item, path, unmapped, problems))
+            conformed = item_object.conform(item, path, unmapped, problems)
         else:
-            converted = handle(item, item_path, None, unmapped, problems)
-            if converted is not None:
-                append(converted)
-            # else: an item that fits no declared type is left out (reported above): a
-            # null item would break a list whose items are not nullable.
-    return output
+            conformed = handle(item, f"{path}[]", None, unmapped, problems)
+            if conformed is None:
+                # An item that fits no declared type is left out (reported above): a
+                # null item would break a list whose items are not nullable.
+                if output is None:
+                    output = items_in[:index]
+                continue
+        if output is None:
+            if conformed is item:
+                continue
+            output = items_in[:index]
+        output.append(conformed)
+    return items_in if output is None else output
 
 
 class SchemaConformer:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import functools
 import math
 import re
-import typing as t
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 
@@ -54,20 +53,19 @@ def to_instant(value: object) -> datetime | None:
 
 def to_iso_utc(value: object) -> str | None:
     """``to_instant`` written as ``YYYY-MM-DDTHH:MM:SS.ffffff+00:00``; None if unreadable."""
-    kind = type(value)
-    if kind is str:
+    if isinstance(value, str):
         # Most text is already UTC ISO-8601 (``...Z``): its date and time are copied
         # instead of formatted, a third of the cost (``datetime.isoformat`` dominates).
-        text = t.cast("str", value)
-        if len(text) >= 20 and text[10] == "T":
-            fast = _utc_text(text)
+        if len(value) >= 20 and value[10] == "T":
+            fast = _utc_text(value)
             if fast is not None:
                 return fast
-    elif kind is int:
-        # Unix seconds (no bool: its type is not int): the written form of a whole second.
-        seconds = t.cast("int", value)
-        if 0 < abs(seconds) < _MILLISECONDS_FROM:
-            return _unix_seconds_text(seconds)
+    elif (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and 0 < abs(value) < _MILLISECONDS_FROM
+    ):
+        return _unix_seconds_text(value)  # unix seconds: the written form of a whole second
     if isinstance(value, (str, int, Decimal, float)):
         return _iso_utc_cached(value)
     return None
