@@ -24,6 +24,11 @@ from pathlib import Path
 from benchmarks.remote import REPO, RemoteSandbox
 
 VENV_BIN = Path(sys.executable).parent
+# The taps run from a venv holding what meltano.yml's ``pip_url: -e .`` installs, without
+# the test extras: jsonschema[format-nongpl] there brings rfc3987-syntax, whose grammar
+# the SDK's ``import jsonschema`` compiles at start-up (about 1 s no user pays).
+TAP_VENV = REPO / "benchmarks" / ".venv-tap"
+TAP_BIN = TAP_VENV / "bin"
 DLT_VENV = REPO / "benchmarks" / ".venv-dlt"
 DLT_PYTHON = DLT_VENV / "bin" / "python"
 DLT_VERSION = "1.31.0"
@@ -124,7 +129,7 @@ def write_tap_files(
     config_path = workdir / f"{api.name}-config.json"
     config_path.write_text(json.dumps(config))
     discovered = subprocess.run(
-        [str(VENV_BIN / api.tap), "--config", str(config_path), "--discover"],
+        [str(TAP_BIN / api.tap), "--config", str(config_path), "--discover"],
         capture_output=True,
         check=True,
         cwd=REPO,
@@ -149,7 +154,7 @@ def run_tap(
 ) -> Run:
     """The tap's CLI; ``code_from``: a checkout whose packages are imported instead of ours."""
     stderr_path = workdir / f"{api.name}-tap.stderr"
-    command = [str(VENV_BIN / api.tap), "--config", str(config), "--catalog", str(catalog)]
+    command = [str(TAP_BIN / api.tap), "--config", str(config), "--catalog", str(catalog)]
     env = None
     if code_from is not None:
         # PYTHONPATH comes before the editable install's path entry in sys.path.
@@ -400,6 +405,21 @@ def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
+def ensure_tap_venv(dev_venv: bool) -> None:
+    """benchmarks/.venv-tap with the taps as meltano.yml installs them (``-e .``)."""
+    global TAP_BIN  # noqa: PLW0603 - one choice for the whole run
+    if dev_venv:
+        TAP_BIN = VENV_BIN
+        return
+    if (TAP_BIN / CRM.tap).exists():
+        return
+    log(f"creating {TAP_VENV.relative_to(REPO)} with the taps, no extras ...")
+    subprocess.run([sys.executable, "-m", "venv", str(TAP_VENV)], check=True)
+    subprocess.run(
+        [str(TAP_BIN / "python"), "-m", "pip", "install", "-q", "-e", str(REPO)], check=True
+    )
+
+
 def ensure_dlt_venv() -> bool:
     """Create benchmarks/.venv-dlt with dlt, apart from the project's dependencies."""
     if DLT_PYTHON.exists():
@@ -427,6 +447,11 @@ def main() -> None:
     parser.add_argument("--rate-window", type=float, default=2.0)
     parser.add_argument("--out", type=Path)
     parser.add_argument(
+        "--dev-venv",
+        action="store_true",
+        help="run the taps from this venv (test extras included) instead of benchmarks/.venv-tap",
+    )
+    parser.add_argument(
         "--baseline",
         type=Path,
         help="a checkout of an earlier commit (e.g. from `git archive`): its tap runs as a "
@@ -437,6 +462,7 @@ def main() -> None:
     apis = [CRM] if "crm" in args.apis else []
     if "calltracker" in args.apis:
         apis.append(CALLTRACKER)
+    ensure_tap_venv(args.dev_venv)
     with_dlt = not args.no_dlt and ensure_dlt_venv()
     started = time.time()
     with tempfile.TemporaryDirectory(prefix="tap-bench-") as tmp:
@@ -457,7 +483,8 @@ def main() -> None:
     lines = [
         f"Benchmark {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(started))}, "
         f"{os.cpu_count()} cores shared with other work: medians of {args.repeat} runs; "
-        "rec/s = records / wall time of the whole process (start-up included).",
+        "rec/s = records / wall time of the whole process (start-up included); taps run "
+        f"from {TAP_BIN.parent.relative_to(REPO) if TAP_BIN.is_relative_to(REPO) else TAP_BIN.parent}.",
         "",
         *throughput_table(throughput),
         "",

@@ -40,6 +40,10 @@ SEED_RESOURCES = {
     },
 }
 SEED_LIMIT = {"crm": 100, "calltracker": 50}
+# As the tap and the raw loop ask: the whole team's contacts and deals (without it the API
+# lists the API user's own only, https://developer.onepagecrm.com/api/ GET /contacts), so
+# all three read the same records.
+TEAM = {("crm", "contacts"), ("crm", "deals")}
 
 
 def seed_config(api: str, base_url: str, user: str, password: str, names: list[str]) -> dict:
@@ -48,7 +52,10 @@ def seed_config(api: str, base_url: str, user: str, password: str, names: list[s
             "name": name,
             "endpoint": {
                 **SEED_RESOURCES[api][name],
-                "params": {"per_page": SEED_LIMIT[api]},
+                "params": {
+                    "per_page": SEED_LIMIT[api],
+                    **({"team": "true"} if (api, name) in TEAM else {}),
+                },
                 "paginator": _page_number(),
             },
         }

@@ -18,6 +18,9 @@ import typing as t
 import requests
 
 CRM_WRAPPERS = {"contacts": "contact", "deals": "deal", "notes": "note"}
+# The tap's extra parameters: contacts and deals of the whole team, not only the API
+# user's (https://developer.onepagecrm.com/api/ GET /contacts, query parameter ``team``).
+CRM_PARAMS = {"contacts": {"team": "true"}, "deals": {"team": "true"}}
 CALL_CAP = 10_000
 
 
@@ -26,7 +29,13 @@ def crm_records(session: requests.Session, base_url: str, name: str) -> t.Iterat
     while True:
         response = session.get(
             f"{base_url}/{name}",
-            params={"page": page, "per_page": 100, "sort_by": "modified_at", "order": "asc"},
+            params={
+                "page": page,
+                "per_page": 100,
+                "sort_by": "modified_at",
+                "order": "asc",
+                **CRM_PARAMS.get(name, {}),
+            },
             timeout=60,
         )
         response.raise_for_status()
