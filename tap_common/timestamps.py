@@ -42,6 +42,21 @@ def to_instant(value: object) -> datetime | None:
     without fractional seconds, and dates (midnight UTC). Zero dates (``0000-00-00``,
     unix 0) and years outside 1..9999 are None.
     """
+    if isinstance(value, str):
+        return _text_instant(value)
+    if (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and 0 < abs(value) < _MILLISECONDS_FROM
+    ):
+        try:
+            return _EPOCH + timedelta(seconds=value)  # unix seconds, the usual int
+        except OverflowError:  # before the year 1
+            return None
+    return _instant(value)
+
+
+def _instant(value: object) -> datetime | None:
     moment = _read(value)
     if moment is None:
         return None
@@ -49,6 +64,14 @@ def to_instant(value: object) -> datetime | None:
         return moment.astimezone(timezone.utc)
     except (OverflowError, ValueError):  # e.g. 0001-01-01T00:00-01:00
         return None
+
+
+# The same text is read several times per record (paging, ordering and the bookmark each
+# look at the replication key), and instants are immutable: a small cache pays. Small, so
+# memory stays flat however long the sync.
+@functools.lru_cache(maxsize=256)
+def _text_instant(text: str) -> datetime | None:
+    return _instant(text)
 
 
 def to_iso_utc(value: object) -> str | None:
@@ -154,6 +177,8 @@ def unix_seconds(value: datetime) -> int:
 
 def _read(value: object) -> datetime | None:
     """The timestamp as an aware datetime in its own offset, or None."""
+    if isinstance(value, str):  # the usual case first
+        return _read_text(value)
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, datetime):
@@ -162,8 +187,10 @@ def _read(value: object) -> datetime | None:
         return datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
     if isinstance(value, (int, float, Decimal)):
         return _from_unix(value)
-    if not isinstance(value, str):
-        return None
+    return None
+
+
+def _read_text(value: str) -> datetime | None:
     text = value.strip()
     # ``YYYY-`` cannot be a number: skip the pattern for the usual ISO text.
     if text[4:5] != "-" and _NUMBER.fullmatch(text):
