@@ -8,6 +8,7 @@ Markdown tables; ``--out FILE`` also writes them to a file.
 from __future__ import annotations
 
 import argparse
+import functools
 import itertools
 import json
 import os
@@ -223,20 +224,23 @@ def measure_throughput(  # noqa: PLR0917
         for api in apis:
             config, catalog = write_tap_files(api, sandbox.info, api.large, workdir)
             readers: dict[str, t.Callable[[], Run]] = {
-                "tap": lambda api=api, config=config, catalog=catalog: run_tap(
-                    api, config, catalog, workdir
-                ),
-                "raw": lambda api=api: run_reader(
-                    Path(sys.executable), "-m benchmarks.raw_loop", api, sandbox.info, workdir
+                "tap": functools.partial(run_tap, api, config, catalog, workdir),
+                "raw": functools.partial(
+                    run_reader,
+                    Path(sys.executable),
+                    "-m benchmarks.raw_loop",
+                    api,
+                    sandbox.info,
+                    workdir,
                 ),
             }
             if baseline is not None:
-                readers["before"] = lambda api=api, config=config, catalog=catalog: run_tap(
-                    api, config, catalog, workdir, code_from=baseline
+                readers["before"] = functools.partial(
+                    run_tap, api, config, catalog, workdir, code_from=baseline
                 )
             if with_dlt:
-                readers["dlt"] = lambda api=api: run_reader(
-                    DLT_PYTHON, "benchmarks/dlt_run.py", api, sandbox.info, workdir
+                readers["dlt"] = functools.partial(
+                    run_reader, DLT_PYTHON, "benchmarks/dlt_run.py", api, sandbox.info, workdir
                 )
             runs: dict[str, list[Run]] = {name: [] for name in readers}
             names = list(readers)
@@ -391,7 +395,7 @@ def rate_table(results: list[RateLimited], limit: int, window: float) -> list[st
 
 
 def errors_lines(throughput: list[Throughput], rate: list[RateLimited]) -> list[str]:
-    lines = []
+    lines: list[str] = []
     for result in throughput:
         for reader, runs in result.runs.items():
             seen = sorted({e for run in runs for e in run.errors})

@@ -15,8 +15,9 @@ import json
 import sys
 import time
 
-from dlt.common import json as dlt_json
-from dlt.sources.rest_api import rest_api_source
+# dlt lives in benchmarks/.venv-dlt only, never beside the project's type checker.
+from dlt.common import json as dlt_json  # type: ignore[import-not-found]
+from dlt.sources.rest_api import rest_api_source  # type: ignore[import-not-found]
 
 
 def _page_number() -> dict:

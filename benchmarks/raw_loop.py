@@ -27,17 +27,14 @@ CALL_CAP = 10_000
 def crm_records(session: requests.Session, base_url: str, name: str) -> t.Iterator[dict]:
     page = 1
     while True:
-        response = session.get(
-            f"{base_url}/{name}",
-            params={
-                "page": page,
-                "per_page": 100,
-                "sort_by": "modified_at",
-                "order": "asc",
-                **CRM_PARAMS.get(name, {}),
-            },
-            timeout=60,
-        )
+        params: dict[str, t.Any] = {
+            "page": page,
+            "per_page": 100,
+            "sort_by": "modified_at",
+            "order": "asc",
+            **CRM_PARAMS.get(name, {}),
+        }
+        response = session.get(f"{base_url}/{name}", params=params, timeout=60)
         response.raise_for_status()
         data = response.json()["data"]
         for item in data[name]:
