@@ -8,6 +8,7 @@ Markdown tables; ``--out FILE`` also writes them to a file.
 from __future__ import annotations
 
 import argparse
+import functools
 import itertools
 import json
 import os
@@ -24,6 +25,11 @@ from pathlib import Path
 from benchmarks.remote import REPO, RemoteSandbox
 
 VENV_BIN = Path(sys.executable).parent
+# The taps run from a venv holding what meltano.yml's ``pip_url: -e .`` installs, without
+# the test extras: jsonschema[format-nongpl] there brings rfc3987-syntax, whose grammar
+# the SDK's ``import jsonschema`` compiles at start-up (about 1 s no user pays).
+TAP_VENV = REPO / "benchmarks" / ".venv-tap"
+TAP_BIN = TAP_VENV / "bin"
 DLT_VENV = REPO / "benchmarks" / ".venv-dlt"
 DLT_PYTHON = DLT_VENV / "bin" / "python"
 DLT_VERSION = "1.31.0"
@@ -76,17 +82,28 @@ class Run:
     records: int
     max_rss_kb: int
     errors: list[str]
+    cpu_seconds: float = 0.0  # user + system time of the process: steadier than wall time
 
     @property
     def rate(self) -> float:
         return self.records / self.seconds if self.seconds else 0.0
 
 
-def run_measured(command: list[str], stderr_path: Path) -> tuple[float, int, int]:
-    """Run with stdout to /dev/null: (wall seconds, exit code, peak RSS in KB of the child)."""
+@dataclass
+class Measured:
+    seconds: float  # wall time
+    code: int  # exit code
+    max_rss_kb: int  # peak resident set size of the child (ru_maxrss)
+    cpu_seconds: float  # user + system CPU time of the child
+
+
+def run_measured(
+    command: list[str], stderr_path: Path, env: dict[str, str] | None = None
+) -> Measured:
+    """Run with stdout to /dev/null; wall time, exit code and the child's own resource usage."""
     with open(os.devnull, "wb") as devnull, open(stderr_path, "wb") as stderr:
         started = time.perf_counter()
-        process = subprocess.Popen(command, stdout=devnull, stderr=stderr, cwd=REPO)
+        process = subprocess.Popen(command, stdout=devnull, stderr=stderr, cwd=REPO, env=env)
         deadline = started + RUN_TIMEOUT
         while True:
             pid, status, usage = os.wait4(process.pid, os.WNOHANG)
@@ -99,7 +116,7 @@ def run_measured(command: list[str], stderr_path: Path) -> tuple[float, int, int
             time.sleep(0.01)
         seconds = time.perf_counter() - started
         process.returncode = os.waitstatus_to_exitcode(status)
-    return seconds, process.returncode, usage.ru_maxrss
+    return Measured(seconds, process.returncode, usage.ru_maxrss, usage.ru_utime + usage.ru_stime)
 
 
 # -- the three readers ---------------------------------------------------------------
@@ -113,7 +130,7 @@ def write_tap_files(
     config_path = workdir / f"{api.name}-config.json"
     config_path.write_text(json.dumps(config))
     discovered = subprocess.run(
-        [str(VENV_BIN / api.tap), "--config", str(config_path), "--discover"],
+        [str(TAP_BIN / api.tap), "--config", str(config_path), "--discover"],
         capture_output=True,
         check=True,
         cwd=REPO,
@@ -133,17 +150,24 @@ RECORD_COUNT = re.compile(rb'"metric":"record_count","value":(\d+)')
 ERROR_LINE = re.compile(rb"\| (?:ERROR|CRITICAL) +\|.*")
 
 
-def run_tap(api: API, config: Path, catalog: Path, workdir: Path) -> Run:
+def run_tap(
+    api: API, config: Path, catalog: Path, workdir: Path, code_from: Path | None = None
+) -> Run:
+    """The tap's CLI; ``code_from``: a checkout whose packages are imported instead of ours."""
     stderr_path = workdir / f"{api.name}-tap.stderr"
-    command = [str(VENV_BIN / api.tap), "--config", str(config), "--catalog", str(catalog)]
-    seconds, code, rss = run_measured(command, stderr_path)
+    command = [str(TAP_BIN / api.tap), "--config", str(config), "--catalog", str(catalog)]
+    env = None
+    if code_from is not None:
+        # PYTHONPATH comes before the editable install's path entry in sys.path.
+        env = {**os.environ, "PYTHONPATH": str(code_from)}
+    measured = run_measured(command, stderr_path, env)
     log = stderr_path.read_bytes()
     # record_count counters are logged as increments (every 60 s and at the end).
     records = sum(int(n) for n in RECORD_COUNT.findall(log))
     errors = [m.decode(errors="replace")[:200] for m in ERROR_LINE.findall(log)]
-    if code:
-        errors.append(f"exit code {code}")
-    return Run(seconds, records, rss, errors)
+    if measured.code:
+        errors.append(f"exit code {measured.code}")
+    return Run(measured.seconds, records, measured.max_rss_kb, errors, measured.cpu_seconds)
 
 
 def run_reader(python: Path, script: str, api: API, info: dict, workdir: Path) -> Run:
@@ -161,15 +185,15 @@ def run_reader(python: Path, script: str, api: API, info: dict, workdir: Path) -
         str(summary),
         *api.large,
     ]
-    seconds, code, rss = run_measured(command, workdir / f"{api.name}-{Path(script).stem}.stderr")
-    errors = [f"exit code {code}"] if code else []
+    measured = run_measured(command, workdir / f"{api.name}-{Path(script).stem}.stderr")
+    errors = [f"exit code {measured.code}"] if measured.code else []
     records = 0
     if summary.exists():
         for name, result in json.loads(summary.read_text())["resources"].items():
             records += result["records"]
             if result["error"]:
                 errors.append(f"{name}: {result['error']}")
-    return Run(seconds, records, rss, errors)
+    return Run(measured.seconds, records, measured.max_rss_kb, errors, measured.cpu_seconds)
 
 
 # -- throughput --------------------------------------------------------------------
@@ -182,8 +206,13 @@ class Throughput:
     runs: dict[str, list[Run]]
 
 
-def measure_throughput(
-    apis: list[API], size: int, repeat: int, with_dlt: bool, workdir: Path
+def measure_throughput(  # noqa: PLR0917
+    apis: list[API],
+    size: int,
+    repeat: int,
+    with_dlt: bool,
+    workdir: Path,
+    baseline: Path | None = None,
 ) -> list[Throughput]:
     crm_spec = {"size": 5, "sizes": dict.fromkeys(CRM.large, size)}
     call_spec = None
@@ -195,16 +224,23 @@ def measure_throughput(
         for api in apis:
             config, catalog = write_tap_files(api, sandbox.info, api.large, workdir)
             readers: dict[str, t.Callable[[], Run]] = {
-                "tap": lambda api=api, config=config, catalog=catalog: run_tap(
-                    api, config, catalog, workdir
-                ),
-                "raw": lambda api=api: run_reader(
-                    Path(sys.executable), "-m benchmarks.raw_loop", api, sandbox.info, workdir
+                "tap": functools.partial(run_tap, api, config, catalog, workdir),
+                "raw": functools.partial(
+                    run_reader,
+                    Path(sys.executable),
+                    "-m benchmarks.raw_loop",
+                    api,
+                    sandbox.info,
+                    workdir,
                 ),
             }
+            if baseline is not None:
+                readers["before"] = functools.partial(
+                    run_tap, api, config, catalog, workdir, code_from=baseline
+                )
             if with_dlt:
-                readers["dlt"] = lambda api=api: run_reader(
-                    DLT_PYTHON, "benchmarks/dlt_run.py", api, sandbox.info, workdir
+                readers["dlt"] = functools.partial(
+                    run_reader, DLT_PYTHON, "benchmarks/dlt_run.py", api, sandbox.info, workdir
                 )
             runs: dict[str, list[Run]] = {name: [] for name in readers}
             names = list(readers)
@@ -215,7 +251,8 @@ def measure_throughput(
                     runs[name].append(run)
                     log(
                         f"{api.name} N={size:,} {name}: {run.records:,} records in "
-                        f"{run.seconds:.1f} s = {run.rate:,.0f}/s, peak RSS "
+                        f"{run.seconds:.1f} s = {run.rate:,.0f}/s, CPU {run.cpu_seconds:.1f} s, "
+                        f"peak RSS "
                         f"{run.max_rss_kb / 1024:.0f} MB {'; '.join(run.errors)[:300]}"
                     )
             results.append(Throughput(api.name, size, runs))
@@ -276,40 +313,66 @@ def median(values: list[float]) -> float:
 
 
 def throughput_table(results: list[Throughput]) -> list[str]:
-    lines = [
-        "| API | N per stream | tap records | tap rec/s | raw rec/s | dlt rec/s (records read) "
-        "| tap/raw | tap/dlt | tap peak RSS |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
+    """One row per API and size: medians of rates, their ratios, CPU time and peak RSS."""
+    with_before = any("before" in r.runs for r in results)
+    head = "| API | N per stream | tap records | tap rec/s | raw (loop) rec/s "
+    head += "| dlt rec/s (records read) | **tap/loop** | **tap/dlt** |"
+    rule = "|---|---:|---:|---:|---:|---:|---:|---:|"
+    if with_before:
+        head += " before rec/s | before/loop | before/dlt |"
+        rule += "---:|---:|---:|"
+    head += " tap CPU s | tap peak RSS | raw peak RSS | dlt peak RSS |"
+    rule += "---:|---:|---:|---:|"
+    if with_before:
+        head += " before CPU s | before peak RSS |"
+        rule += "---:|---:|"
+    lines = [head, rule]
     for result in results:
-        tap = result.runs["tap"]
-        raw = result.runs["raw"]
+        rates = {name: median([r.rate for r in runs]) for name, runs in result.runs.items()}
+        raw_rate, dlt_rate = rates["raw"], rates.get("dlt", float("nan"))
         dlt = result.runs.get("dlt", [])
-        tap_rate, raw_rate = median([r.rate for r in tap]), median([r.rate for r in raw])
-        dlt_rate = median([r.rate for r in dlt]) if dlt else float("nan")
         dlt_cell = f"{dlt_rate:,.0f} ({dlt[0].records:,})" if dlt else "not run"
-        lines.append(
-            f"| {result.api} | {result.size:,} | {tap[0].records:,} | {tap_rate:,.0f} "
-            f"| {raw_rate:,.0f} | {dlt_cell} | {tap_rate / raw_rate:.2f} "
-            f"| {(tap_rate / dlt_rate) if dlt else float('nan'):.2f} "
-            f"| {median([r.max_rss_kb for r in tap]) / 1024:.0f} MB |"
+        row = (
+            f"| {result.api} | {result.size:,} | {result.runs['tap'][0].records:,} "
+            f"| {rates['tap']:,.0f} | {raw_rate:,.0f} | {dlt_cell} "
+            f"| **{rates['tap'] / raw_rate:.2f}** | **{rates['tap'] / dlt_rate:.2f}** |"
         )
+        if with_before:
+            before = rates.get("before", float("nan"))
+            row += f" {before:,.0f} | {before / raw_rate:.2f} | {before / dlt_rate:.2f} |"
+        row += f" {_cpu(result, 'tap')} | {_rss(result, 'tap')} | {_rss(result, 'raw')} "
+        row += f"| {_rss(result, 'dlt')} |"
+        if with_before:
+            row += f" {_cpu(result, 'before')} | {_rss(result, 'before')} |"
+        lines.append(row)
     return lines
+
+
+def _rss(result: Throughput, reader: str) -> str:
+    runs = result.runs.get(reader)
+    return f"{median([r.max_rss_kb for r in runs]) / 1024:.0f} MB" if runs else "-"
+
+
+def _cpu(result: Throughput, reader: str) -> str:
+    runs = result.runs.get(reader)
+    return f"{median([r.cpu_seconds for r in runs]):.1f}" if runs else "-"
 
 
 def rss_lines(results: list[Throughput]) -> list[str]:
     lines = []
-    by_api: dict[str, dict[int, float]] = {}
+    by_reader: dict[tuple[str, str], dict[int, float]] = {}
     for result in results:
-        by_api.setdefault(result.api, {})[result.size] = median(
-            [r.max_rss_kb for r in result.runs["tap"]]
-        )
-    for api, sizes in by_api.items():
+        for reader in ("tap", "before"):
+            if reader in result.runs:
+                by_reader.setdefault((result.api, reader), {})[result.size] = median(
+                    [r.max_rss_kb for r in result.runs[reader]]
+                )
+    for (api, reader), sizes in by_reader.items():
         if len(sizes) >= 2:
             small, large = min(sizes), max(sizes)
             growth = sizes[large] / sizes[small] - 1
             lines.append(
-                f"- {api}: tap peak RSS {sizes[small] / 1024:.0f} MB at {small:,} -> "
+                f"- {api}: {reader} peak RSS {sizes[small] / 1024:.0f} MB at {small:,} -> "
                 f"{sizes[large] / 1024:.0f} MB at {large:,} per stream ({growth:+.1%})"
             )
     return lines
@@ -332,7 +395,7 @@ def rate_table(results: list[RateLimited], limit: int, window: float) -> list[st
 
 
 def errors_lines(throughput: list[Throughput], rate: list[RateLimited]) -> list[str]:
-    lines = []
+    lines: list[str] = []
     for result in throughput:
         for reader, runs in result.runs.items():
             seen = sorted({e for run in runs for e in run.errors})
@@ -344,6 +407,21 @@ def errors_lines(throughput: list[Throughput], rate: list[RateLimited]) -> list[
 
 def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def ensure_tap_venv(dev_venv: bool) -> None:
+    """benchmarks/.venv-tap with the taps as meltano.yml installs them (``-e .``)."""
+    global TAP_BIN  # noqa: PLW0603 - one choice for the whole run
+    if dev_venv:
+        TAP_BIN = VENV_BIN
+        return
+    if (TAP_BIN / CRM.tap).exists():
+        return
+    log(f"creating {TAP_VENV.relative_to(REPO)} with the taps, no extras ...")
+    subprocess.run([sys.executable, "-m", "venv", str(TAP_VENV)], check=True)
+    subprocess.run(
+        [str(TAP_BIN / "python"), "-m", "pip", "install", "-q", "-e", str(REPO)], check=True
+    )
 
 
 def ensure_dlt_venv() -> bool:
@@ -365,25 +443,39 @@ def ensure_dlt_venv() -> bool:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
-    parser.add_argument("--repeat", type=int, default=3, help="runs per reader; medians reported")
+    parser.add_argument("--repeat", type=int, default=5, help="runs per reader; medians reported")
     parser.add_argument("--apis", nargs="+", default=["crm", "calltracker"])
     parser.add_argument("--no-dlt", action="store_true")
     parser.add_argument("--no-rate-limit", action="store_true")
     parser.add_argument("--rate-limit", type=int, default=20)
     parser.add_argument("--rate-window", type=float, default=2.0)
     parser.add_argument("--out", type=Path)
+    parser.add_argument(
+        "--dev-venv",
+        action="store_true",
+        help="run the taps from this venv (test extras included) instead of benchmarks/.venv-tap",
+    )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="a checkout of an earlier commit (e.g. from `git archive`): its tap runs as a "
+        "fourth reader, 'before', in the same interleaved rounds",
+    )
     args = parser.parse_args()
 
     apis = [CRM] if "crm" in args.apis else []
     if "calltracker" in args.apis:
         apis.append(CALLTRACKER)
+    ensure_tap_venv(args.dev_venv)
     with_dlt = not args.no_dlt and ensure_dlt_venv()
     started = time.time()
     with tempfile.TemporaryDirectory(prefix="tap-bench-") as tmp:
         workdir = Path(tmp)
         throughput = []
         for size in args.sizes:
-            throughput += measure_throughput(apis, size, args.repeat, with_dlt, workdir)
+            throughput += measure_throughput(
+                apis, size, args.repeat, with_dlt, workdir, args.baseline
+            )
         rate = []
         if not args.no_rate_limit:
             for api in apis:
@@ -395,7 +487,8 @@ def main() -> None:
     lines = [
         f"Benchmark {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(started))}, "
         f"{os.cpu_count()} cores shared with other work: medians of {args.repeat} runs; "
-        "rec/s = records / wall time of the whole process (start-up included).",
+        "rec/s = records / wall time of the whole process (start-up included); taps run "
+        f"from {TAP_BIN.parent.relative_to(REPO) if TAP_BIN.is_relative_to(REPO) else TAP_BIN.parent}.",
         "",
         *throughput_table(throughput),
         "",

@@ -18,17 +18,23 @@ import typing as t
 import requests
 
 CRM_WRAPPERS = {"contacts": "contact", "deals": "deal", "notes": "note"}
+# The tap's extra parameters: contacts and deals of the whole team, not only the API
+# user's (https://developer.onepagecrm.com/api/ GET /contacts, query parameter ``team``).
+CRM_PARAMS = {"contacts": {"team": "true"}, "deals": {"team": "true"}}
 CALL_CAP = 10_000
 
 
 def crm_records(session: requests.Session, base_url: str, name: str) -> t.Iterator[dict]:
     page = 1
     while True:
-        response = session.get(
-            f"{base_url}/{name}",
-            params={"page": page, "per_page": 100, "sort_by": "modified_at", "order": "asc"},
-            timeout=60,
-        )
+        params: dict[str, t.Any] = {
+            "page": page,
+            "per_page": 100,
+            "sort_by": "modified_at",
+            "order": "asc",
+            **CRM_PARAMS.get(name, {}),
+        }
+        response = session.get(f"{base_url}/{name}", params=params, timeout=60)
         response.raise_for_status()
         data = response.json()["data"]
         for item in data[name]:

@@ -25,7 +25,9 @@ def _build(spec: dict[str, t.Any]) -> Sandbox:
     kwargs: dict[str, t.Any] = {"crm_api": CRMAPI(**(spec.get("crm") or {"size": 1}))}
     if spec.get("calltracker") is not None:
         kwargs["calltracker_api"] = CallTrackerAPI(**spec["calltracker"])
-    return Sandbox(**kwargs).start()
+    sandbox = Sandbox(**kwargs)
+    sandbox.start()
+    return sandbox
 
 
 def _serve(spec: dict[str, t.Any]) -> None:

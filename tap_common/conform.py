@@ -90,10 +90,16 @@ def _converter(schema: dict) -> tuple[frozenset[type], t.Callable[[t.Any], t.Any
 
 
 class _Property:
-    """What the schema says about one property, derived once."""
+    """What the schema says about one property, derived once.
+
+    ``handle(value, name, parent, unmapped, problems)`` conforms a value that is neither
+    None nor of a type in ``plain``; it is chosen here, once, for the kind of property
+    (converted scalar, container, other), so the per-value work is one call.
+    """
 
     __slots__ = (
         "convert",
+        "handle",
         "item_object",
         "items",
         "object",
@@ -124,6 +130,61 @@ class _Property:
                 self.item_object = self.items.object or _Object(
                     {"properties": {}, **schema["items"]}
                 )
+        handle: t.Callable[[t.Any, str, str | None, list[str], list[Problem]], t.Any]
+        if self.convert is not None:  # a scalar property (containers have none)
+            handle = self._converted
+        elif self.uniform_list and self.object is None and not self.scalars_too:
+            handle = self._list
+        elif self.uniform_list or self.object is not None:
+            handle = self._container
+        else:
+            handle = self._primitive
+        self.handle = handle
+
+    def _converted(
+        self, value: t.Any, name: str, parent: str | None, _: list[str], problems: list[Problem]
+    ) -> t.Any:
+        converted = self.convert(value)  # type: ignore[misc]  # set whenever this is the handler
+        if converted is not values.INVALID:
+            return converted
+        problems.append((name if parent is None else f"{parent}.{name}", value))
+        return None
+
+    def _list(
+        self,
+        value: t.Any,
+        name: str,
+        parent: str | None,
+        unmapped: list[str],
+        problems: list[Problem],
+    ) -> t.Any:
+        path = name if parent is None else f"{parent}.{name}"
+        if type(value) is list:
+            return _conform_list(value, self, path, unmapped, problems)
+        return self._container(value, name, parent, unmapped, problems)
+
+    def _container(
+        self,
+        value: t.Any,
+        name: str,
+        parent: str | None,
+        unmapped: list[str],
+        problems: list[Problem],
+    ) -> t.Any:
+        path = name if parent is None else f"{parent}.{name}"
+        if self.uniform_list and isinstance(value, list):
+            return _conform_list(value, self, path, unmapped, problems)
+        if self.object is not None and isinstance(value, dict):
+            return self.object.conform(value, path, unmapped, problems)
+        if self.scalars_too and not isinstance(value, (list, dict)):
+            return _conform_primitive_property(value, self.schema)
+        problems.append((path, value))
+        return None
+
+    def _primitive(
+        self, value: t.Any, _name: str, _parent: str | None, _u: list[str], _p: list[Problem]
+    ) -> t.Any:
+        return _conform_primitive_property(value, self.schema)
 
 
 class _Object:
@@ -138,71 +199,57 @@ class _Object:
     def conform(
         self, record: dict, parent: str | None, unmapped: list[str], problems: list[Problem]
     ) -> dict:
-        output: dict[str, t.Any] = {}
-        properties = self.properties
+        """The conformed dict: ``record`` itself when every value fits as it is (most
+        nested objects), else a copy with the values that change replaced, in the same
+        key order. Neither the record nor anything in it is modified."""
+        output = record
+        get = self.properties.get
         for name, value in record.items():
-            prop = properties.get(name)
+            prop = get(name)
             if prop is None:
-                if self.additional:
-                    output[name] = value
-                else:
+                if not self.additional:
+                    if output is record:
+                        output = record.copy()
+                    del output[name]
                     unmapped.append(name if parent is None else f"{parent}.{name}")
-                continue
-            if value is None or type(value) in prop.plain:  # inlined: most values are plain
-                output[name] = value
-            else:
-                output[name] = _conform_value(value, prop, name, parent, unmapped, problems)
+            elif value is not None and type(value) not in prop.plain:
+                conformed = prop.handle(value, name, parent, unmapped, problems)
+                if conformed is not value:
+                    if output is record:
+                        output = record.copy()
+                    output[name] = conformed
         return output
-
-
-def _conform_value(  # noqa: PLR0917 - the hot path: positional on purpose
-    value: t.Any,
-    prop: _Property,
-    name: str,
-    parent: str | None,
-    unmapped: list[str],
-    problems: list[Problem],
-) -> t.Any:
-    if value is None or type(value) in prop.plain:
-        return value
-    convert = prop.convert
-    if convert is not None:  # a scalar property (containers have none)
-        converted = convert(value)
-        if converted is not values.INVALID:
-            return converted
-    elif prop.uniform_list or prop.object is not None:
-        path = name if parent is None else f"{parent}.{name}"
-        if prop.uniform_list and isinstance(value, list):
-            return _conform_list(value, prop, path, unmapped, problems)
-        if prop.object is not None and isinstance(value, dict):
-            return prop.object.conform(value, path, unmapped, problems)
-        if prop.scalars_too and not isinstance(value, (list, dict)):
-            return _conform_primitive_property(value, prop.schema)
-    else:
-        return _conform_primitive_property(value, prop.schema)
-    problems.append((name if parent is None else f"{parent}.{name}", value))
-    return None
 
 
 def _conform_list(
     items_in: list, prop: _Property, path: str, unmapped: list[str], problems: list[Problem]
 ) -> list:
+    """The conformed list: ``items_in`` itself when every item fits as it is."""
     items = prop.items
     assert items is not None
     item_object = prop.item_object
-    output = []
-    for item in items_in:
-        if item_object is not None and isinstance(item, dict):
-            output.append(item_object.conform(item, path, unmapped, problems))
-        elif item is None or type(item) in items.plain:
-            output.append(item)
+    plain = items.plain
+    handle = items.handle
+    output: list[t.Any] | None = None
+    for index, item in enumerate(items_in):
+        if item is None or type(item) in plain:  # never a dict: plain types are scalars
+            conformed = item
+        elif item_object is not None and isinstance(item, dict):
+            conformed = item_object.conform(item, path, unmapped, problems)
         else:
-            converted = _conform_value(item, items, f"{path}[]", None, unmapped, problems)
-            if converted is not None:
-                output.append(converted)
-            # else: an item that fits no declared type is left out (reported above): a
-            # null item would break a list whose items are not nullable.
-    return output
+            conformed = handle(item, f"{path}[]", None, unmapped, problems)
+            if conformed is None:
+                # An item that fits no declared type is left out (reported above): a
+                # null item would break a list whose items are not nullable.
+                if output is None:
+                    output = items_in[:index]
+                continue
+        if output is None:
+            if conformed is item:
+                continue
+            output = items_in[:index]
+        output.append(conformed)
+    return items_in if output is None else output
 
 
 class SchemaConformer:
@@ -239,8 +286,7 @@ class FastConformStream(_StreamBase):
         """This stream's counts of odd values, summarised when its records end."""
         report = self.__dict__.get("_value_report")
         if report is None:
-            stream = t.cast("Stream", self)
-            report = self.__dict__["_value_report"] = ValueReport(stream.name, stream.logger)
+            report = self.__dict__["_value_report"] = ValueReport(self.name, self.logger)
         return report
 
     @override
@@ -256,45 +302,68 @@ class FastConformStream(_StreamBase):
     def conformed_record_messages(self, record: dict) -> t.Iterator[singer.RecordMessage]:
         """The record's RECORD messages (the SDK's private ``_generate_record_messages``
         hands over to this: tap_common/sdk_private.py)."""
-        stream = t.cast("Stream", self)
-        keys = stream.primary_keys or ()
-        if stream.TYPE_CONFORMANCE_LEVEL != TypeConformanceLevel.RECURSIVE:
-            if self._keep(record, record, keys):
-                yield from super()._generate_record_messages(record)
-            return
-        schema = stream.effective_schema
-        conformer = self.__dict__.get("_schema_conformer")
-        if conformer is None or conformer[0] is not schema:
-            # With nothing deselected (the usual catalog) popping deselected properties
-            # walks every record for nothing.
-            deselected = not all(stream.mask.values())
-            conformer = (schema, SchemaConformer(schema), deselected)
-            self.__dict__["_schema_conformer"] = conformer
-        if conformer[2]:
-            pop_deselected_record_properties(record, stream.schema, stream.mask)
-        raw = record
-        record, problems = conformer[1].conform(record, stream.name, stream.logger)
-        for field, value in problems:
-            self.value_report.value_nulled(raw, keys, field, value)
-        if not self._keep(raw, record, keys):
-            return
-        for stream_map in stream.stream_maps:
-            mapped_record = stream_map.transform(record)
-            if mapped_record is not None:  # a stream map may filter the record out
-                yield singer.RecordMessage(
-                    stream=stream_map.stream_alias,
-                    record=mapped_record,
-                    version=stream._stream_version,
-                    time_extracted=utc_now(),
-                )
+        return record_messages(self, record)
 
     def _keep(self, raw: dict, record: dict, keys: t.Sequence[str]) -> bool:
         """False (and reported) for a record whose primary key is missing, null or empty."""
-        if all(record.get(key) not in _NO_KEY for key in keys):
-            return True
-        self.value_report.record_unkeyed(raw, keys)
-        self.__dict__["_left_out"] = raw
-        return False
+        for key in keys:
+            if record.get(key) in _NO_KEY:
+                self.value_report.record_unkeyed(raw, keys)
+                self.__dict__["_left_out"] = raw
+                return False
+        return True
+
+
+class _Plan:
+    """What ``record_messages`` needs of a stream, derived once per schema."""
+
+    __slots__ = ("conformer", "deselected", "schema")
+
+    def __init__(self, stream: Stream, schema: dict) -> None:
+        self.schema = schema
+        self.conformer = SchemaConformer(schema)
+        # With nothing deselected (the usual catalog) popping deselected properties
+        # walks every record for nothing.
+        self.deselected = not all(stream.mask.values())
+
+
+def record_messages(
+    mixin: FastConformStream, record: dict
+) -> t.Generator[singer.RecordMessage, None, None]:
+    """The RECORD messages of one record (the SDK's ``_generate_record_messages``, 0.54.x,
+    line for line except for the conformance; see ``FastConformStream``)."""
+    stream = t.cast("Stream", mixin)
+    keys = stream.primary_keys or ()
+    if stream.TYPE_CONFORMANCE_LEVEL != TypeConformanceLevel.RECURSIVE:
+        if mixin._keep(record, record, keys):
+            yield from super(FastConformStream, mixin)._generate_record_messages(record)
+        return
+    schema = stream.effective_schema
+    plan: _Plan | None = mixin.__dict__.get("_conform_plan")
+    if plan is None or plan.schema is not schema:
+        plan = mixin.__dict__["_conform_plan"] = _Plan(stream, schema)
+    if plan.deselected:
+        pop_deselected_record_properties(record, stream.schema, stream.mask)
+    raw = record
+    record, problems = plan.conformer.conform(record, stream.name, stream.logger)
+    if problems:
+        report = mixin.value_report
+        for field, value in problems:
+            report.value_nulled(raw, keys, field, value)
+    for key in keys:
+        if record.get(key) in _NO_KEY:
+            mixin._keep(raw, record, keys)  # reports it
+            return
+    version = stream._stream_version
+    for stream_map in stream.stream_maps:
+        mapped_record = stream_map.transform(record)
+        if mapped_record is not None:  # a stream map may filter the record out
+            yield singer.RecordMessage(
+                stream=stream_map.stream_alias,
+                record=mapped_record,
+                version=version,
+                time_extracted=utc_now(),
+            )
 
 
 # Key values no merging target can load a row by.

@@ -47,6 +47,8 @@ def to_boolean(value: t.Any) -> t.Any:
 
 def to_number(value: t.Any) -> t.Any:
     """A finite number: ints and Decimals as they are, numeric text as a Decimal."""
+    if type(value) is float:  # the usual case first (amounts, durations)
+        return value if math.isfinite(value) else INVALID
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, int):

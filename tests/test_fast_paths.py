@@ -1,0 +1,126 @@
+"""The per-record fast paths (issue 17) give the generic paths' results.
+
+The conformer hands back an object or list whose values all fit as they are instead of a
+copy, so it must never modify what it was given; timestamps in the usual forms (UTC ISO
+text, unix seconds) are written without ``datetime.isoformat`` and must read exactly as
+every other form does.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import sys
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tap_common.conform import SchemaConformer
+from tap_common.timestamps import iso_utc, to_instant, to_iso_utc
+from tests.test_conform import CASES, SCHEMA
+
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+ODD_RECORDS = [
+    # Values that are converted, dropped or nulled next to values that pass unchanged, at
+    # every depth: the conformer copies only what changes.
+    {
+        "id": "1",
+        "flag": "false",
+        "amount": "12.5",
+        "owner": {"id": "7", "active": True, "extra": 1},
+        "loose": {"anything": [1, {"x": None}]},
+        "tags": ["a", 2, None],
+        "flags": [True, "0"],
+        "phones": [{"value": "+1"}, {"value": 3, "kind": "work"}],
+        "undeclared": {"deep": [1]},
+    },
+    {"id": "2", "owner": {"id": 1, "active": False}, "tags": ["a"], "phones": [{"value": None}]},
+    {"id": "3", "owner": None, "tags": [], "phones": [], "flags": None},
+]
+
+
+def test_conforming_never_modifies_the_record_it_is_given():
+    conformer = SchemaConformer(SCHEMA)
+    for record in ODD_RECORDS:
+        before = copy.deepcopy(record)
+        output, _ = conformer.conform(record, "things", _logger())
+        assert record == before
+        # The same output as from a record nobody else holds.
+        assert output == conformer.conform(copy.deepcopy(record), "things", _logger())[0]
+    odd = ODD_RECORDS[0]
+    output, problems = conformer.conform(odd, "things", _logger())
+    assert output["flag"] is False
+    assert output["owner"] == {"id": 7, "active": True}
+    assert output["tags"] == ["a", "2", None]
+    assert output["phones"] == [{"value": "+1"}, {"value": "3"}]
+    assert "undeclared" not in output
+    assert problems == []
+
+
+def test_sandbox_records_of_both_taps_are_left_as_they_were():
+    assert len(CASES) > 500
+    for schema, record in CASES:
+        before = copy.deepcopy(record)
+        SchemaConformer(schema).conform(record, "stream", _logger())
+        assert record == before
+
+
+FORMS = {
+    "Z": lambda moment: _naive(moment).isoformat(timespec="seconds") + "Z",
+    "+00:00": lambda moment: moment.isoformat(timespec="seconds"),
+    "milliseconds Z": lambda moment: _naive(moment).isoformat(timespec="milliseconds") + "Z",
+    "microseconds": lambda moment: moment.isoformat(timespec="microseconds"),
+    "offset": lambda moment: moment.astimezone(timezone(timedelta(hours=-5))).isoformat(),
+    "space": lambda moment: _naive(moment).isoformat(sep=" ", timespec="seconds") + "Z",
+}
+PRECISION = {"Z": 0, "+00:00": 0, "milliseconds Z": 3, "space": 0}
+
+
+@settings(deadline=None, derandomize=True, max_examples=50)
+@given(
+    moment=st.datetimes(
+        min_value=datetime(1, 1, 2),  # made aware in the test
+        max_value=datetime(9999, 12, 30),
+    ),
+    form=st.sampled_from(sorted(FORMS)),
+)
+def test_iso_text_is_written_as_the_instant_it_stands_for(moment: datetime, form: str):
+    moment = moment.replace(tzinfo=timezone.utc)
+    text = FORMS[form](moment)
+    digits = PRECISION.get(form, 6)
+    expected = moment.replace(
+        microsecond=moment.microsecond // 10 ** (6 - digits) * 10 ** (6 - digits)
+    )
+    assert to_iso_utc(text) == iso_utc(expected)
+    assert to_instant(text) == expected
+
+
+@settings(deadline=None, derandomize=True, max_examples=50)
+@given(seconds=st.integers(min_value=-62_135_596_800, max_value=99_999_999_999).filter(bool))
+def test_unix_seconds_are_written_as_the_instant_they_stand_for(seconds: int):
+    expected = EPOCH + timedelta(seconds=seconds)
+    assert to_iso_utc(seconds) == iso_utc(expected)
+    assert to_instant(seconds) == expected
+
+
+def test_unix_seconds_before_the_year_1_are_unreadable_not_an_error():
+    assert to_iso_utc(-62_135_596_801) is None
+    assert to_instant(-62_135_596_801) is None
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="week dates: fromisoformat of 3.11")
+def test_text_shaped_like_the_usual_form_is_still_read_as_what_it_says():
+    # An ISO week date has "T" and ":" where the usual form has them; it must not be
+    # copied as if it were YYYY-MM-DD.
+    assert to_iso_utc("2024-W18-3T10:11:12Z") == "2024-05-01T10:11:12.000000+00:00"
+
+
+def _naive(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=None)
+
+
+def _logger() -> logging.Logger:
+    return logging.getLogger("test_fast_paths")
