@@ -14,6 +14,7 @@ import logging
 import pkgutil
 import signal
 import textwrap
+import types
 import typing as t
 
 import pytest
@@ -23,7 +24,9 @@ from singer_sdk import RESTStream, Stream, Tap
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.plugin_base import PluginBase, _ConfigInput
 
+import tap_calltracker
 import tap_common
+import tap_crm
 from sandbox_api import CRMAPI
 from tap_calltracker.tap import TapCallTracker
 from tap_common.bookmarks import InstantBookmarks
@@ -317,28 +320,19 @@ def test_request_once_is_a_paced_retried_request(make_sandbox):
 
 # -- @override on every override -----------------------------------------------------------
 
-# Methods rewritten with the paging (issue 16, item 1) in another branch: marked there.
-PAGING_OWNED = {
-    ("APIStream", "get_new_paginator"),
-    ("APIStream", "get_url_params"),
-    ("APIStream", "parse_response"),
-}
-
-
-def test_every_override_in_tap_common_is_marked():
-    """Each method of tap_common that overrides a base class's says so (``@override``), so
-    the type checker reports it when the base's method goes or changes."""
+@pytest.mark.parametrize("package", [tap_common, tap_crm, tap_calltracker])
+def test_every_override_is_marked(package: types.ModuleType):
+    """Each method of our packages that overrides a base class's says so (``@override``),
+    so the type checker reports it when the base's method goes or changes."""
     unmarked = []
-    for info in pkgutil.iter_modules(tap_common.__path__):
-        if info.name == "paging":
-            continue  # rewritten with the paging in another branch
-        module = importlib.import_module(f"tap_common.{info.name}")
+    for info in pkgutil.iter_modules(package.__path__):
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
         for cls in vars(module).values():
             if not inspect.isclass(cls) or cls.__module__ != module.__name__:
                 continue
             for name, value in vars(cls).items():
-                if name.startswith("__") or (cls.__name__, name) in PAGING_OWNED:
-                    continue
+                if name.startswith("__") or (name.startswith("_") and name.endswith("_")):
+                    continue  # dunder and Enum's _sunder_ names are Python's, not overrides
                 if inspect.isclass(value) or (
                     not callable(value)
                     and not isinstance(
