@@ -40,8 +40,8 @@ class CallTrackerStream(APIStream):
     windowed: t.ClassVar[bool] = False
     # Query parameters fixed for this endpoint (sort order).
     ordering: t.ClassVar[dict[str, str]] = {}
-    # The paginator of the current read (``get_new_paginator``).
-    _list_paginator: WindowedPaginator
+    # The paginator of the current read (``APIStream.get_new_paginator`` keeps it).
+    _paginator: WindowedPaginator
 
     @override
     def __init_subclass__(cls, **kwargs: t.Any) -> None:
@@ -83,14 +83,9 @@ class CallTrackerStream(APIStream):
             first, stream_name=self.name, page_size=self.page_size, windowed=self.windowed
         )
 
-    # ``APIStream``'s default is annotated with the CRM's page-number paginator; this API
-    # pages by windows, so the return type differs (both are the SDK's BaseAPIPaginator,
-    # which is all ``RESTStream.request_records`` asks). ``unused-ignore``: the comment
-    # stays right once ``APIStream`` names the SDK's type or leaves the method to the SDK.
     @override
-    def get_new_paginator(self) -> WindowedPaginator | None:  # type: ignore[override, unused-ignore]
-        self._list_paginator = self.paginator_for(self.anchored(self.first_window(self.context)))
-        return self._list_paginator
+    def new_paginator(self) -> WindowedPaginator:
+        return self.paginator_for(self.anchored(self.first_window(self.context)))
 
     @override
     def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
@@ -99,7 +94,7 @@ class CallTrackerStream(APIStream):
 
     @override
     def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
-        return self._list_paginator.accept(self.page(response)).records
+        return self._paginator.accept(self.page(response)).records
 
     @override
     def check_envelope(self, body: t.Any, response: requests.Response) -> None:
