@@ -232,17 +232,7 @@ def test_interrupted_calls_run_resumes_from_the_last_state_without_losing_record
     config = sandbox.calltracker_config(page_size=10, max_retries=0)
     catalog = select(config, {"calls"})
     # calls fail on their 4th page, with no retry left.
-    seen = {"n": 0}
-    calls_handle = sandbox.calltracker.handle
-
-    def handle(request, *, looping):
-        if request.path == "/calls":
-            seen["n"] += 1
-            if seen["n"] == 4:
-                return sandbox.calltracker.error_response(500)
-        return calls_handle(request, looping=looping)
-
-    sandbox.calltracker.handle = handle
+    sandbox.faults.fail(500, api="calltracker", path="/calls", after=3)
     first = sync(TapCallTracker, config, catalog=catalog, expect_error=True)
     # 10, then 9 new per page: each query re-anchors on the last page's newest second.
     assert len(first.records["calls"]) == 28

@@ -284,13 +284,7 @@ def test_a_looping_api_cannot_make_an_incremental_stream_loop_or_repeat(sandbox)
 
 
 def test_a_page_answered_for_a_different_page_number_is_refused(sandbox):
-    original = sandbox.crm.handle
-
-    def always_page_one(request, *, looping):
-        request.query["page"] = ["1"]
-        return original(request, looping=looping)
-
-    sandbox.crm.handle = always_page_one
+    sandbox.faults.edit(set_query={"page": "1"}, api="crm")  # answers page 1 to every ask
     out = filters_sync(sandbox, expect_error=True)
 
     assert isinstance(out.error, PaginationError)
