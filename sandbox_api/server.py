@@ -76,20 +76,26 @@ class SandboxServer:
         return self.base_url + api.prefix
 
     def start(self) -> SandboxServer:
-        # A short poll interval: shutdown() waits up to one interval, once per sandbox,
-        # and a suite starts a few hundred of them.
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
-        )
-        self._thread.start()
+        """Serve the port (bound since ``__init__``); again after ``pause()``."""
+        if self._thread is None:
+            # A short poll interval: shutdown() waits up to one interval, once per sandbox,
+            # and a test suite starts a few hundred of them.
+            self._thread = threading.Thread(
+                target=self._httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+            )
+            self._thread.start()
         return self
 
-    def stop(self) -> None:
-        """Stop serving and close the port (also for a server that was never started)."""
+    def pause(self) -> None:
+        """Stop serving but keep the port: ``start()`` serves it again."""
         self.faults.release_all()
         if self._thread is not None:
             self._httpd.shutdown()
             self._thread = None
+
+    def stop(self) -> None:
+        """Stop serving and close the port (also for a server that was never started)."""
+        self.pause()
         self._httpd.server_close()
 
     def __enter__(self) -> SandboxServer:

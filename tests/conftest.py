@@ -1,7 +1,9 @@
-"""Fixtures: a sandbox API on 127.0.0.1 per test, and waits made instant."""
+"""Fixtures: a sandbox API on 127.0.0.1 per test, and waits made instant (``no_sleep``)."""
 
 from __future__ import annotations
 
+import threading
+import time
 import typing as t
 
 import pytest
@@ -49,9 +51,32 @@ def sandbox(make_sandbox: t.Callable[..., Sandbox]) -> Sandbox:
     return make_sandbox(crm_api=CRMAPI(size=25))
 
 
+class Waits(list[float]):
+    """The waits a sync asked for, none of them slept: the tap's own (rate limits and pacing,
+    through ``tap_common.pacing.sleep``) in the list, the retry backoff's in ``retries``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.retries: list[float] = []
+
+
 @pytest.fixture
-def no_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Record rate-limit and pacing waits instead of sleeping through them."""
-    waits: list[float] = []
+def no_sleep(monkeypatch: pytest.MonkeyPatch) -> Waits:
+    """Make every wait of an in-process sync instant, and record it (see ``Waits``).
+
+    Retries sleep in the ``backoff`` package through ``time.sleep``: it is replaced for the
+    test's own thread only, so the sandbox's server threads keep their real clock.
+    """
+    waits = Waits()
+    test_thread = threading.get_ident()
+    real_sleep = time.sleep
+
+    def sleep(seconds: float) -> None:
+        if threading.get_ident() == test_thread:
+            waits.retries.append(seconds)
+        else:
+            real_sleep(seconds)
+
     monkeypatch.setattr(pacing, "sleep", waits.append)
+    monkeypatch.setattr(time, "sleep", sleep)
     return waits

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import math
@@ -65,9 +66,8 @@ def by_key(records: list[dict], key: str) -> dict:
     return {r[key]: r for r in records}
 
 
-def select(config: dict, streams: set[str]) -> dict:
-    """The discovered catalog with only ``streams`` selected."""
-    return catalog_selecting(TapCallTracker, config, streams)
+# select(config, streams): the discovered catalog with only ``streams`` selected.
+select = functools.partial(catalog_selecting, TapCallTracker)
 
 
 @pytest.mark.parametrize(
