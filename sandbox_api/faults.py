@@ -23,7 +23,8 @@ class Fault:
     kind:
       * ``status``: answer ``status`` with ``body`` and ``headers`` (``body`` None: the API's
         own error body for that status)
-      * ``throttle``: the API's own rate-limit answer (429 + headers, or the CRM's 403 text)
+      * ``throttle``: the API's own rate-limit answer (429 + headers, or the CRM's 403 text),
+        its reset ``retry_after`` seconds from now, or at the epoch second ``reset_at``
       * ``truncate``: send half the body while announcing all of it, then close
       * ``garbage``: a 200 whose body is not JSON
       * ``delay``: wait ``seconds`` (or until ``release()``) and then answer normally
@@ -48,6 +49,7 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
     retry_after: float | None = None
+    reset_at: float | None = None
     set_query: dict[str, str | None] = field(default_factory=dict)
     drop: tuple[str, ...] = ()
     action: t.Callable[[], object] | None = None

@@ -153,7 +153,9 @@ class SandboxServer:
                     response.headers.update(fault.headers)
                 return response, None
             if fault.kind == "throttle":
-                reset_at = None if fault.retry_after is None else time.time() + fault.retry_after
+                reset_at = fault.reset_at
+                if reset_at is None and fault.retry_after is not None:
+                    reset_at = time.time() + fault.retry_after
                 return api.throttle_response(fault.retry_after, reset_at), None
             if fault.kind == "garbage":
                 return Response(
