@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import typing as t
@@ -20,6 +21,36 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="run every sandbox with every ordering/paging variation switched on (by hand)",
     )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """End-to-end tests last: their one-time setup (``meltano install``) runs in the
+    background meanwhile (``_install_meltano_early``), and a worker reaching them finds it done.
+    """
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _install_meltano_early(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Start the end-to-end tests' ``meltano install`` in a thread when the session has any:
+    it runs while the first tests do. The ``meltano`` fixture waits for it (or does it)."""
+    if not any(item.get_closest_marker("e2e") for item in request.session.items):
+        return
+    from tests.e2e.conftest import installed_plugins  # noqa: PLC0415 (psycopg, meltano: e2e only)
+
+    tmp_path_factory.getbasetemp()  # created here, on the test thread
+    threading.Thread(
+        target=_quietly, args=(installed_plugins, tmp_path_factory), daemon=True
+    ).start()
+
+
+def _quietly(function: t.Callable[..., object], *args: object) -> None:
+    """Run ``function`` in a background thread; a failure is the ``meltano`` fixture's to
+    report (it runs the install again, in the test that needs it)."""
+    with contextlib.suppress(BaseException):  # pytest.fail raises a BaseException
+        function(*args)
 
 
 @pytest.fixture
