@@ -29,6 +29,7 @@ def standard_tests(
         suite_config=SuiteConfig(max_records_limit=max_records),
     )
 
+    # The SDK builds the base class at run time, which a type checker cannot follow.
     class StandardTests(generated):  # type: ignore[misc, valid-type]
         @pytest.fixture(scope="class", autouse=True)
         @classmethod
