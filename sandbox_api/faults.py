@@ -30,7 +30,8 @@ class Fault:
       * ``delay``: wait ``seconds`` (or until ``release()``) and then answer normally
       * ``loop_pages``: the list endpoint never reaches its last page
       * ``edit``: the API sees the request with ``set_query`` applied (None: the argument
-        dropped), and the answer loses the ``drop`` keys (dotted paths into its JSON body)
+        dropped), and in the answer the ``drop`` keys (dotted paths into its JSON body) are
+        gone and the numbers at the ``increase`` keys are that much higher
       * ``then``: answer normally, then run ``action()`` (data that changes mid-sync)
 
     Which requests: ``api``, ``path`` (a part of the path) and ``query`` (arguments the
@@ -52,6 +53,7 @@ class Fault:
     reset_at: float | None = None
     set_query: dict[str, str | None] = field(default_factory=dict)
     drop: tuple[str, ...] = ()
+    increase: dict[str, int] = field(default_factory=dict)
     action: t.Callable[[], object] | None = None
     # Matching requests let through before the rule fires (e.g. 1: fail from page 2 on).
     after: int = 0
@@ -84,17 +86,27 @@ class Fault:
                 request.query[name] = [value]
 
     def edit_answer(self, response: Response) -> Response:
-        if not self.drop:
+        if not self.drop and not self.increase:
             return response
         payload = json.loads(response.body)
         for dotted in self.drop:
-            *parents, key = dotted.split(".")
-            node = payload
-            for part in parents:
-                node = node.get(part) if isinstance(node, dict) else None
-            if isinstance(node, dict):
-                node.pop(key, None)
+            parent, key = _parent(payload, dotted)
+            if parent is not None:
+                parent.pop(key, None)
+        for dotted, amount in self.increase.items():
+            parent, key = _parent(payload, dotted)
+            if parent is not None and isinstance(parent.get(key), int):
+                parent[key] += amount
         return Response.json(response.status, payload, response.headers)
+
+
+def _parent(payload: t.Any, dotted: str) -> tuple[dict[str, t.Any] | None, str]:
+    """The object holding a dotted path's last key (None if the path is not there), and it."""
+    *parents, key = dotted.split(".")
+    node = payload
+    for part in parents:
+        node = node.get(part) if isinstance(node, dict) else None
+    return (node if isinstance(node, dict) else None), key
 
 
 @dataclass
@@ -188,13 +200,22 @@ class Faults:
         self,
         set_query: dict[str, str | None] | None = None,
         drop: t.Iterable[str] = (),
+        increase: dict[str, int] | None = None,
         times: int | None = None,
         **kw: t.Any,
     ) -> Fault:
         """Requests seen with ``set_query`` applied (None drops an argument; e.g. a server
-        that ignores ``page``), answers without the ``drop`` keys (e.g. ``data.total_count``)."""
+        that ignores ``page``), answers without the ``drop`` keys (e.g. ``data.total_count``)
+        and with the ``increase`` numbers raised (e.g. a count one too high)."""
         return self.add(
-            Fault("edit", set_query=dict(set_query or {}), drop=tuple(drop), times=times, **kw)
+            Fault(
+                "edit",
+                set_query=dict(set_query or {}),
+                drop=tuple(drop),
+                increase=dict(increase or {}),
+                times=times,
+                **kw,
+            )
         )
 
     def then(self, action: t.Callable[[], object], times: int | None = 1, **kw: t.Any) -> Fault:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 from singer_sdk.exceptions import RetriableAPIError
 
@@ -72,15 +74,15 @@ def test_a_second_that_never_completes_ends_the_run_with_one_line(make_sandbox, 
     api = CRMAPI(size=260)
     bulk_edit(api.records["notes"], 250, BULK_STAMP)
     sandbox = make_sandbox(crm_api=api)
-    original = api._paginated
-
-    def overcounting(resource, request, *, looping):
-        # total_count one higher than the list: the second can never be complete.
-        response = original(resource, request, looping=looping)
-        response.body = response.body.replace(b'"total_count":', b'"total_count":1', 1)
-        return response
-
-    api._paginated = overcounting
+    # Counted from its start, the bulk second holds 1000 more notes than the API lists: it can
+    # never be complete.
+    second = int(datetime.fromisoformat(BULK_STAMP.replace("Z", "+00:00")).timestamp())
+    sandbox.faults.edit(
+        increase={"data.total_count": 1000},
+        api="crm",
+        path="/notes",
+        query={"per_page": "1", "modified_since": str(second)},
+    )
     monkeypatch.setattr(seek, "MAX_PASSES", 3)
     out = run(sandbox, ["notes"], expect_error=True)
 
