@@ -8,6 +8,8 @@ import typing as t
 from datetime import datetime, timezone
 from urllib.parse import urlencode
 
+from typing_extensions import override
+
 from sandbox_api import calltracker_data as data
 from sandbox_api import fake
 from sandbox_api.calltracker_fetch import call_as_listed
@@ -132,11 +134,13 @@ class CallTrackerAPI(Deletions, SandboxAPIBase):
 
     # -- HTTP ----------------------------------------------------------------------
 
+    @override
     def error_response(self, status: int) -> Response:
         if status >= 500:
             return app_error(status, "Internal Server Error", "Please retry later.")
         return app_error(status, "Error", "Check the request.")
 
+    @override
     def throttle_response(self, retry_after: float | None, reset_at: float | None) -> Response:
         headers = {}
         if reset_at is not None:
@@ -148,11 +152,13 @@ class CallTrackerAPI(Deletions, SandboxAPIBase):
         response.headers.update(headers)
         return response
 
+    @override
     def budget_headers(
         self, limit: int, remaining: int, reset_at: float, *, refused: bool = False
     ) -> dict[str, str]:
         return self.rate_headers.headers(limit, remaining, reset_at, refused=refused)
 
+    @override
     def handle(self, request: Request, *, looping: bool) -> Response:
         credentials = request.basic_auth()
         if credentials is None:

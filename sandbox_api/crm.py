@@ -8,6 +8,8 @@ import time
 import typing as t
 from datetime import datetime, timezone
 
+from typing_extensions import override
+
 from sandbox_api import crm_data, fake
 from sandbox_api.crm_lists import CRMListSwitches
 from sandbox_api.deletions import Deletions
@@ -140,11 +142,13 @@ class CRMAPI(Deletions, SandboxAPIBase):
 
     # -- HTTP ----------------------------------------------------------------------
 
+    @override
     def throttle_response(self, retry_after: float | None, reset_at: float | None) -> Response:
         # improved-rack-throttle's answer: 403, plain text, no retry hint
         # (https://github.com/bendiken/rack-throttle, which OnePageCRM's API runs).
         return Response.text(403, "403 Forbidden (Rate Limit Exceeded)\n")
 
+    @override
     def error_response(self, status: int) -> Response:
         if status >= 500:
             return Response.json(
@@ -153,6 +157,7 @@ class CRMAPI(Deletions, SandboxAPIBase):
             )
         return Response.json(status, error_body(status, "Error", "error", "Request failed."))
 
+    @override
     def handle(self, request: Request, *, looping: bool) -> Response:
         if request.basic_auth() != (USERNAME, PASSWORD):
             return Response.json(

@@ -28,7 +28,8 @@ class Deletions:
     def delete(self, resource: str, ids: t.Iterable[t.Any]) -> list[dict]:
         """Remove records by id from a resource's list; returns them (for ``restore``)."""
         wanted = set(ids)
-        kept, gone = [], []
+        kept: list[dict] = []
+        gone: list[dict] = []
         for record in self.records[resource]:
             (gone if record_key(record) in wanted else kept).append(record)
         missing = wanted - {record_key(r) for r in gone}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import threading
@@ -22,34 +23,90 @@ class Fault:
     kind:
       * ``status``: answer ``status`` with ``body`` and ``headers`` (``body`` None: the API's
         own error body for that status)
-      * ``throttle``: the API's own rate-limit answer (429 + headers, or the CRM's 403 text)
+      * ``throttle``: the API's own rate-limit answer (429 + headers, or the CRM's 403 text),
+        its reset ``retry_after`` seconds from now, or at the epoch second ``reset_at``
       * ``truncate``: send half the body while announcing all of it, then close
       * ``garbage``: a 200 whose body is not JSON
-      * ``delay``: wait ``seconds`` and then answer normally
+      * ``delay``: wait ``seconds`` (or until ``release()``) and then answer normally
       * ``loop_pages``: the list endpoint never reaches its last page
+      * ``edit``: the API sees the request with ``set_query`` applied (None: the argument
+        dropped), and in the answer the ``drop`` keys (dotted paths into its JSON body) are
+        gone and the numbers at the ``increase`` keys are that much higher
+      * ``then``: answer normally, then run ``action()`` (data that changes mid-sync)
+
+    Which requests: ``api``, ``path`` (a part of the path) and ``query`` (arguments the
+    request carries) narrow them; ``after`` lets that many through first, so
+    ``fail(500, path="/contacts", after=3)`` fails the 4th page.
     """
 
     kind: str
     times: int | None = 1
     api: str | None = None
     path: str | None = None
+    query: dict[str, str] = field(default_factory=dict)
     ratio: float = 1.0
     status: int = 503
     body: bytes | None = None
     headers: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
     retry_after: float | None = None
+    reset_at: float | None = None
+    set_query: dict[str, str | None] = field(default_factory=dict)
+    drop: tuple[str, ...] = ()
+    increase: dict[str, int] = field(default_factory=dict)
+    action: t.Callable[[], object] | None = None
     # Matching requests let through before the rule fires (e.g. 1: fail from page 2 on).
     after: int = 0
     fired: int = 0
     passed: int = 0
+    _released: threading.Event = field(default_factory=threading.Event, repr=False)
 
     def matches(self, api: str, request: Request) -> bool:
         if self.times is not None and self.fired >= self.times:
             return False
         if self.api is not None and self.api != api:
             return False
+        if any(request.arg(name) != value for name, value in self.query.items()):
+            return False
         return self.path is None or self.path in request.path
+
+    def wait(self) -> None:
+        """A ``delay``: ``seconds``, or less if released first."""
+        self._released.wait(self.seconds)
+
+    def release(self) -> None:
+        """End a ``delay`` now (and every later one of this rule)."""
+        self._released.set()
+
+    def edit_request(self, request: Request) -> None:
+        for name, value in self.set_query.items():
+            if value is None:
+                request.query.pop(name, None)
+            else:
+                request.query[name] = [value]
+
+    def edit_answer(self, response: Response) -> Response:
+        if not self.drop and not self.increase:
+            return response
+        payload = json.loads(response.body)
+        for dotted in self.drop:
+            parent, key = _parent(payload, dotted)
+            if parent is not None:
+                parent.pop(key, None)
+        for dotted, amount in self.increase.items():
+            parent, key = _parent(payload, dotted)
+            if parent is not None and isinstance(parent.get(key), int):
+                parent[key] += amount
+        return Response.json(response.status, payload, response.headers)
+
+
+def _parent(payload: t.Any, dotted: str) -> tuple[dict[str, t.Any] | None, str]:
+    """The object holding a dotted path's last key (None if the path is not there), and it."""
+    *parents, key = dotted.split(".")
+    node = payload
+    for part in parents:
+        node = node.get(part) if isinstance(node, dict) else None
+    return (node if isinstance(node, dict) else None), key
 
 
 @dataclass
@@ -136,7 +193,35 @@ class Faults:
         return self.add(Fault("garbage", times=times, **kw))
 
     def slow(self, seconds: float, times: int | None = 1, **kw: t.Any) -> Fault:
+        """Answers held ``seconds`` (``release()`` on the returned rule ends a hold early)."""
         return self.add(Fault("delay", seconds=seconds, times=times, **kw))
+
+    def edit(
+        self,
+        set_query: dict[str, str | None] | None = None,
+        drop: t.Iterable[str] = (),
+        increase: dict[str, int] | None = None,
+        times: int | None = None,
+        **kw: t.Any,
+    ) -> Fault:
+        """Requests seen with ``set_query`` applied (None drops an argument; e.g. a server
+        that ignores ``page``), answers without the ``drop`` keys (e.g. ``data.total_count``)
+        and with the ``increase`` numbers raised (e.g. a count one too high)."""
+        return self.add(
+            Fault(
+                "edit",
+                set_query=dict(set_query or {}),
+                drop=tuple(drop),
+                increase=dict(increase or {}),
+                times=times,
+                **kw,
+            )
+        )
+
+    def then(self, action: t.Callable[[], object], times: int | None = 1, **kw: t.Any) -> Fault:
+        """Run ``action()`` right after answering a matching request (``after``: that many
+        matching requests answered first), e.g. a record edited once page 1 was read."""
+        return self.add(Fault("then", action=action, times=times, **kw))
 
     def loop_pages(self, **kw: t.Any) -> Fault:
         return self.add(Fault("loop_pages", times=None, **kw))
@@ -160,9 +245,16 @@ class Faults:
         return rule
 
     def clear(self) -> None:
+        self.release_all()
         with self._lock:
             self.rules.clear()
             self.rate_limits.clear()
+
+    def release_all(self) -> None:
+        """End every hold, so no answer keeps a server thread past the test."""
+        with self._lock:
+            for rule in self.rules:
+                rule.release()
 
     # -- used by the server --------------------------------------------------------
 
@@ -187,7 +279,7 @@ class Faults:
 
     def apply_rate_limits(
         self, handler: SandboxAPIBase, request: Request
-    ) -> tuple[Response | None, dict]:
+    ) -> tuple[Response | None, dict[str, str]]:
         """(a throttle response or None, the budget headers to add to the answer)."""
         with self._lock:
             headers: dict[str, str] = {}

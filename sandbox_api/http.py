@@ -6,6 +6,11 @@ import base64
 import json
 import typing as t
 from dataclasses import dataclass, field
+from email.message import Message
+
+# What the server hands over (http.server's case-insensitive header message), or a plain
+# mapping when a test builds a Request itself.
+Headers: t.TypeAlias = "t.Mapping[str, str] | Message"
 
 
 @dataclass
@@ -15,7 +20,7 @@ class Request:
     method: str
     path: str
     query: dict[str, list[str]]
-    headers: t.Mapping[str, str]
+    headers: Headers
     base_url: str  # scheme://host:port of the sandbox, for absolute links
 
     def arg(self, name: str, default: str | None = None) -> str | None:
@@ -28,7 +33,7 @@ class Request:
 
     def basic_auth(self) -> tuple[str, str] | None:
         """(user, password) from the Authorization header, or None if absent or malformed."""
-        header = self.headers.get("Authorization", "")
+        header = self.headers.get("Authorization") or ""
         if not header.startswith("Basic "):
             return None
         try:

@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+from typing_extensions import override
+
 from sandbox_api.faults import Faults
-from sandbox_api.http import Request, Response
+from sandbox_api.http import Headers, Request, Response
 
 
 class SandboxAPIBase:
@@ -66,21 +68,34 @@ class SandboxServer:
     @property
     def base_url(self) -> str:
         host, port = self._httpd.server_address[:2]
+        if isinstance(host, bytes):  # only for AF_UNIX servers; this one is TCP
+            host = host.decode()
         return f"http://{host}:{port}"
 
     def url_for(self, api: SandboxAPIBase) -> str:
         return self.base_url + api.prefix
 
     def start(self) -> SandboxServer:
-        # A short poll interval: shutdown() waits up to one interval, once per test.
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
+        """Serve the port (bound since ``__init__``); again after ``pause()``."""
+        if self._thread is None:
+            # A short poll interval: shutdown() waits up to one interval, once per sandbox,
+            # and a test suite starts a few hundred of them.
+            self._thread = threading.Thread(
+                target=self._httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+            )
+            self._thread.start()
         return self
 
+    def pause(self) -> None:
+        """Stop serving but keep the port: ``start()`` serves it again."""
+        self.faults.release_all()
+        if self._thread is not None:
+            self._httpd.shutdown()
+            self._thread = None
+
     def stop(self) -> None:
-        self._httpd.shutdown()
+        """Stop serving and close the port (also for a server that was never started)."""
+        self.pause()
         self._httpd.server_close()
 
     def __enter__(self) -> SandboxServer:
@@ -100,9 +115,7 @@ class SandboxServer:
 
     # -- dispatch ------------------------------------------------------------------
 
-    def dispatch(
-        self, method: str, raw_path: str, headers: t.Mapping[str, str]
-    ) -> tuple[Response, str | None]:
+    def dispatch(self, method: str, raw_path: str, headers: Headers) -> tuple[Response, str | None]:
         """Route one request; returns the response and a fault kind the transport must apply."""
         parts = urlsplit(raw_path)
         for api in self.apis:
@@ -140,16 +153,24 @@ class SandboxServer:
                     response.headers.update(fault.headers)
                 return response, None
             if fault.kind == "throttle":
-                reset_at = None if fault.retry_after is None else time.time() + fault.retry_after
+                reset_at = fault.reset_at
+                if reset_at is None and fault.retry_after is not None:
+                    reset_at = time.time() + fault.retry_after
                 return api.throttle_response(fault.retry_after, reset_at), None
             if fault.kind == "garbage":
                 return Response(
                     200, b"<html>502 Bad Gateway</html>", {"Content-Type": "text/html"}
                 ), None
             if fault.kind == "delay":
-                time.sleep(fault.seconds)
+                fault.wait()
+            if fault.kind == "edit":
+                fault.edit_request(request)
             transport_fault = fault.kind if fault.kind == "truncate" else None
         response = api.handle(request, looping=self.faults.looping(api.name, request))
+        if fault is not None and fault.kind == "edit":
+            response = fault.edit_answer(response)
+        if fault is not None and fault.kind == "then" and fault.action is not None:
+            fault.action()
         response.headers.update(budget)
         return response, transport_fault
 
@@ -180,6 +201,7 @@ def _make_handler(server: SandboxServer) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(body)
 
+        @override
         def log_message(self, format: str, *args: t.Any) -> None:
             pass  # the request log on the server object is what tests read
 

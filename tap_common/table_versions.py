@@ -78,7 +78,7 @@ class TableVersionStream(_StreamBase):
     """
 
     # True where paging re-anchors on the last record read (the CRM's ``modified_since``
-    # seek), so a deletion during the read cannot make it skip a live record.
+    # pagination), so a deletion during the read cannot make it skip a live record.
     read_survives_deletions: t.ClassVar[bool] = False
 
     @property

@@ -1,7 +1,10 @@
-"""Fixtures: a sandbox API on 127.0.0.1 per test, and waits made instant."""
+"""Fixtures: a sandbox API on 127.0.0.1 per test, and waits made instant (``no_sleep``)."""
 
 from __future__ import annotations
 
+import contextlib
+import threading
+import time
 import typing as t
 
 import pytest
@@ -18,6 +21,36 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="run every sandbox with every ordering/paging variation switched on (by hand)",
     )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """End-to-end tests last: their one-time setup (``meltano install``) runs in the
+    background meanwhile (``_install_meltano_early``), and a worker reaching them finds it done.
+    """
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _install_meltano_early(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Start the end-to-end tests' ``meltano install`` in a thread when the session has any:
+    it runs while the first tests do. The ``meltano`` fixture waits for it (or does it)."""
+    if not any(item.get_closest_marker("e2e") for item in request.session.items):
+        return
+    from tests.e2e.conftest import installed_plugins  # noqa: PLC0415 (psycopg, meltano: e2e only)
+
+    tmp_path_factory.getbasetemp()  # created here, on the test thread
+    threading.Thread(
+        target=_quietly, args=(installed_plugins, tmp_path_factory), daemon=True
+    ).start()
+
+
+def _quietly(function: t.Callable[..., object], *args: object) -> None:
+    """Run ``function`` in a background thread; a failure is the ``meltano`` fixture's to
+    report (it runs the install again, in the test that needs it)."""
+    with contextlib.suppress(BaseException):  # pytest.fail raises a BaseException
+        function(*args)
 
 
 @pytest.fixture
@@ -49,9 +82,32 @@ def sandbox(make_sandbox: t.Callable[..., Sandbox]) -> Sandbox:
     return make_sandbox(crm_api=CRMAPI(size=25))
 
 
+class Waits(list[float]):
+    """The waits a sync asked for, none of them slept: the tap's own (rate limits and pacing,
+    through ``tap_common.pacing.sleep``) in the list, the retry backoff's in ``retries``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.retries: list[float] = []
+
+
 @pytest.fixture
-def no_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Record rate-limit and pacing waits instead of sleeping through them."""
-    waits: list[float] = []
+def no_sleep(monkeypatch: pytest.MonkeyPatch) -> Waits:
+    """Make every wait of an in-process sync instant, and record it (see ``Waits``).
+
+    Retries sleep in the ``backoff`` package through ``time.sleep``: it is replaced for the
+    test's own thread only, so the sandbox's server threads keep their real clock.
+    """
+    waits = Waits()
+    test_thread = threading.get_ident()
+    real_sleep = time.sleep
+
+    def sleep(seconds: float) -> None:
+        if threading.get_ident() == test_thread:
+            waits.retries.append(seconds)
+        else:
+            real_sleep(seconds)
+
     monkeypatch.setattr(pacing, "sleep", waits.append)
+    monkeypatch.setattr(time, "sleep", sleep)
     return waits

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import Counter
 from datetime import datetime, timezone
@@ -11,8 +12,7 @@ from singer_sdk.streams.rest import PageContext
 
 from sandbox_api import CallTrackerAPI
 from tap_calltracker.tap import TapCallTracker
-from tests.singer_io import sync
-from tests.test_calltracker_streams import select
+from tests.singer_io import catalog_selecting, sync
 
 CONFIG = {"api_id": "i", "api_token": "t", "api_url": "http://127.0.0.1:9/v1"}
 DAY = 86_400
@@ -21,6 +21,9 @@ MARK_UNIX = 1_735_787_045
 INCREMENTAL = ["calls", "contacts"]  # users, numbers, teams: full table (test_calltracker_records)
 FETCH = {"fetch_contact": "true", "fetch_short_urls": "true", "fetch_call_timeline": "true"}
 REPLICATION_KEYS = {"calls": "started_at", "contacts": "updated_at"}
+
+# select(config, streams): the discovered catalog with only ``streams`` selected.
+select = functools.partial(catalog_selecting, TapCallTracker)
 
 
 def url_params(stream_name: str, *, state: dict | None = None, **config) -> dict:
@@ -232,17 +235,7 @@ def test_interrupted_calls_run_resumes_from_the_last_state_without_losing_record
     config = sandbox.calltracker_config(page_size=10, max_retries=0)
     catalog = select(config, {"calls"})
     # calls fail on their 4th page, with no retry left.
-    seen = {"n": 0}
-    calls_handle = sandbox.calltracker.handle
-
-    def handle(request, *, looping):
-        if request.path == "/calls":
-            seen["n"] += 1
-            if seen["n"] == 4:
-                return sandbox.calltracker.error_response(500)
-        return calls_handle(request, looping=looping)
-
-    sandbox.calltracker.handle = handle
+    sandbox.faults.fail(500, api="calltracker", path="/calls", after=3)
     first = sync(TapCallTracker, config, catalog=catalog, expect_error=True)
     # 10, then 9 new per page: each query re-anchors on the last page's newest second.
     assert len(first.records["calls"]) == 28

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 
@@ -9,11 +10,13 @@ import pytest
 
 from sandbox_api import CallTrackerAPI
 from tap_calltracker.tap import TapCallTracker
-from tests.singer_io import sync
-from tests.test_calltracker_streams import select
+from tests.singer_io import catalog_selecting, sync
 
 FULL_TABLE = ["users", "numbers", "teams"]
 FLAGS = ["fetch_contact", "fetch_short_urls", "fetch_call_timeline"]
+
+# select(config, streams): the discovered catalog with only ``streams`` selected.
+select = functools.partial(catalog_selecting, TapCallTracker)
 
 
 def test_users_numbers_teams_are_read_whole_and_changes_arrive(make_sandbox):

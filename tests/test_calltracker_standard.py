@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from singer_sdk.testing import SuiteConfig, get_tap_test_class
-
 from sandbox_api import CallTrackerAPI, Sandbox
 from tap_calltracker.tap import TapCallTracker
+from tests.standard_suite import standard_tests
 
-# The generated test class needs its config when it is built, so the sandbox starts at import.
-_SANDBOX = Sandbox(calltracker_api=CallTrackerAPI(size=30)).start()
+# Bound now (the SDK needs the config to build the class), served only while the tests run.
+_SANDBOX = Sandbox(calltracker_api=CallTrackerAPI(size=30))
 
-TestTapCallTracker = get_tap_test_class(
-    tap_class=TapCallTracker,
-    config=_SANDBOX.calltracker_config(page_size=10),
-    parse_env_config=False,
-    suite_config=SuiteConfig(max_records_limit=25),
+TestTapCallTracker = standard_tests(
+    TapCallTracker, _SANDBOX, _SANDBOX.calltracker_config(page_size=10)
 )

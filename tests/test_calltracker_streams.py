@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
-import json
 import math
 import time
 from collections import Counter
@@ -16,8 +16,7 @@ from sandbox_api import CallTrackerAPI
 from sandbox_api.calltracker import CAP_BODY, ITEM_CAP
 from tap_calltracker.streams import STREAM_TYPES
 from tap_calltracker.tap import TapCallTracker
-from tap_common import pacing
-from tap_common.errors import AuthenticationError, PaginationError
+from tap_common.errors import PaginationError
 from tests.singer_io import catalog_selecting, sync
 
 STREAMS = [s.name for s in STREAM_TYPES]
@@ -65,9 +64,8 @@ def by_key(records: list[dict], key: str) -> dict:
     return {r[key]: r for r in records}
 
 
-def select(config: dict, streams: set[str]) -> dict:
-    """The discovered catalog with only ``streams`` selected."""
-    return catalog_selecting(TapCallTracker, config, streams)
+# select(config, streams): the discovered catalog with only ``streams`` selected.
+select = functools.partial(catalog_selecting, TapCallTracker)
 
 
 @pytest.mark.parametrize(
@@ -217,118 +215,6 @@ def test_next_page_links_are_absolute_and_carry_the_query(make_sandbox):
     assert "from=0" in meta["next_page_link"]
     assert "page=2" in meta["next_page_link"]
     assert meta["previous_page_link"] is None
-
-
-def test_a_looping_list_endpoint_stops_with_a_clear_error(make_sandbox):
-    sandbox = make_sandbox(calltracker_api=CallTrackerAPI(size=30))
-    sandbox.faults.loop_pages(api="calltracker", path="/tags")
-    config = sandbox.calltracker_config(page_size=2)
-    out = sync(TapCallTracker, config, catalog=select(config, {"tags"}), expect_error=True)
-
-    assert isinstance(out.error, PaginationError)
-    assert "repeats the previous page" in str(out.error)
-    assert len(sandbox.requests_to("calltracker", "/tags")) == 2
-
-
-def test_a_page_other_than_the_one_asked_stops_before_emitting_it(make_sandbox):
-    sandbox = make_sandbox(calltracker_api=CallTrackerAPI(size=3, sizes={"users": 30}))
-    original = sandbox.calltracker.handle
-    stream = "user_availability"  # paged by number (users re-anchor on time instead)
-
-    def clamp_to_first_page(request, *, looping):
-        request.query.pop("page", None)  # a server that ignores ``page``
-        return original(request, looping=looping)
-
-    sandbox.calltracker.handle = clamp_to_first_page
-    config = sandbox.calltracker_config(page_size=10)
-    out = sync(TapCallTracker, config, catalog=select(config, {stream}), expect_error=True)
-
-    assert isinstance(out.error, PaginationError)
-    assert "for page 2, the API answered page 1" in str(out.error)
-    assert len(out.records[stream]) == 10  # page 1 only, never twice
-
-
-@pytest.mark.parametrize("status", [403, 401], ids=["wrong-pair", "unauthorized"])
-def test_bad_credentials_fail_at_once_naming_the_settings(make_sandbox, status):
-    sandbox = make_sandbox(calltracker_api=CallTrackerAPI(size=3))
-    config = sandbox.calltracker_config(api_token="wrong-token")
-    if status == 401:
-        # What the edge answers when the header goes missing on the way
-        # (https://developer.aircall.io/api-references/#errors).
-        config = sandbox.calltracker_config()
-        sandbox.faults.fail(
-            401,
-            times=None,
-            api="calltracker",
-            body=b'{"message":"Unauthorized"}',
-            headers={"Content-Type": "application/json"},
-        )
-    out = sync(TapCallTracker, config, expect_error=True)
-
-    assert isinstance(out.error, AuthenticationError)
-    assert "'api_id' and 'api_token'" in str(out.error)
-    assert f"({status} on /v1/calls)" in str(out.error)
-    assert "wrong-token" not in str(out.error)
-    assert len(sandbox.requests_to("calltracker")) == 1  # no retries
-
-
-def test_sandbox_answers_401_without_header_and_403_for_a_wrong_pair(make_sandbox):
-    sandbox = make_sandbox(calltracker_api=CallTrackerAPI(size=3))
-    url = f"{sandbox.calltracker_url}/ping"
-    missing = requests.get(url, timeout=10)
-    wrong = requests.get(url, auth=("ct-sandbox-api-id", "nope"), timeout=10)
-    right = requests.get(url, auth=("ct-sandbox-api-id", "ct-sandbox-api-token"), timeout=10)
-
-    assert (missing.status_code, missing.json()) == (401, {"message": "Unauthorized"})
-    assert (wrong.status_code, wrong.json()) == (403, {"message": "Forbidden"})
-    assert right.json() == {"ping": "pong"}
-
-
-def test_rate_limit_waits_until_the_reset_header(make_sandbox, no_sleep, monkeypatch):
-    sandbox = make_sandbox(calltracker_api=CallTrackerAPI(size=5))
-    monkeypatch.setattr(pacing, "now", lambda: 1_800_000_000.0)
-    sandbox.faults.throttle(times=1, api="calltracker", path="/tags")
-    original = sandbox.calltracker.throttle_response
-    sandbox.calltracker.throttle_response = lambda retry_after, reset_at: original(  # type: ignore[method-assign]
-        None, 1_800_000_042.0
-    )
-    config = sandbox.calltracker_config()
-    out = sync(TapCallTracker, config, catalog=select(config, {"tags"}))
-
-    assert len(out.records["tags"]) == 5
-    assert 42.0 in no_sleep
-    assert [r.status for r in sandbox.requests_to("calltracker")] == [429, 200]
-
-
-def test_budget_headers_pace_requests(make_sandbox, no_sleep):
-    sandbox = make_sandbox(calltracker_api=CallTrackerAPI(size=5, sizes={"calls": 60}))
-    # Exactly the 15 requests the sync needs (5, then 4 new per re-anchored page): the
-    # last ones go out on a nearly spent budget.
-    sandbox.faults.rate_limit(limit=15, window=3600, api="calltracker")
-    config = sandbox.calltracker_config(page_size=5)
-    out = sync(TapCallTracker, config, catalog=select(config, {"calls"}))
-
-    assert len(out.records["calls"]) == 60
-    assert len(sandbox.requests_to("calltracker")) == 15
-    assert any(wait > 0 for wait in no_sleep)  # X-AircallApi-Remaining ran low: paced
-    assert all(r.status == 200 for r in sandbox.requests_to("calltracker"))
-
-
-def test_app_error_bodies_are_reported_in_one_line(make_sandbox):
-    sandbox = make_sandbox(calltracker_api=CallTrackerAPI(size=3))
-    sandbox.faults.fail(
-        422,
-        times=1,
-        api="calltracker",
-        path="/tags",
-        body=json.dumps({"error": "Unprocessable", "troubleshoot": "Check the tag"}).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    config = sandbox.calltracker_config()
-    out = sync(TapCallTracker, config, catalog=select(config, {"tags"}), expect_error=True)
-
-    assert "422" in str(out.error)
-    assert "Unprocessable (troubleshoot: Check the tag)" in str(out.error)
 
 
 def test_config_from_env(make_sandbox, tmp_path, monkeypatch):

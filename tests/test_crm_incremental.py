@@ -6,7 +6,6 @@ import json
 import math
 import subprocess
 import sys
-import threading
 from datetime import datetime
 
 import pytest
@@ -176,17 +175,7 @@ def test_interrupted_run_resumes_from_last_state_without_losing_records(make_san
     config = sandbox.crm_config(page_size=10, max_retries=0)
     catalog = catalog_selecting(TapCRM, config, ["actions", "contacts"])
     # actions sync first (streams run in name order); contacts fail on their 4th page.
-    seen = {"n": 0}
-    original = sandbox.crm.handle
-
-    def fail_fourth_contacts_page(request, *, looping):
-        if request.path == "/contacts":
-            seen["n"] += 1
-            if seen["n"] == 4:
-                return sandbox.crm.error_response(500)
-        return original(request, looping=looping)
-
-    sandbox.crm.handle = fail_fourth_contacts_page
+    sandbox.faults.fail(500, api="crm", path="/contacts", after=3)
     first = sync(TapCRM, config, catalog=catalog, expect_error=True)
     # Three pages of 10, each after the first re-anchored on the previous page's last record.
     assert len(first.records["contacts"]) == 28
@@ -205,18 +194,8 @@ def test_interrupted_run_resumes_from_last_state_without_losing_records(make_san
 def test_killed_tap_resumes_from_the_last_state_it_printed(make_sandbox, tmp_path):
     sandbox = make_sandbox(crm_api=CRMAPI(size=60))
     config = sandbox.crm_config(page_size=10)
-    original = sandbox.crm.handle
-    release = threading.Event()
-    served = []
-
-    def hang_on_fourth_page(request, *, looping):
-        if request.path == "/contacts":
-            served.append(request)
-            if len(served) == 4:
-                release.wait(30)  # the tap is killed while waiting for this page
-        return original(request, looping=looping)
-
-    sandbox.crm.handle = hang_on_fourth_page
+    # The tap is killed while waiting for its 4th page.
+    hold = sandbox.faults.slow(30, api="crm", path="/contacts", after=3)
     config_file = tmp_path / "config.json"
     config_file.write_text(json.dumps(config))
     catalog_file = tmp_path / "catalog.json"
@@ -247,7 +226,7 @@ def test_killed_tap_resumes_from_the_last_state_it_printed(make_sandbox, tmp_pat
                     break  # the page-boundary STATE printed before page 4 was requested
         tap.kill()  # SIGKILL: no chance to write a final STATE
     finally:
-        release.set()
+        hold.release()
         tap.wait(10)
         tap.stdout.close()
     assert len(first_ids) == 28  # pages of 10, each after the first repeating one boundary record
@@ -266,19 +245,12 @@ def test_a_record_edited_during_the_sync_does_not_hide_another(make_sandbox):
     config = sandbox.crm_config(page_size=10)
     contacts = sandbox.crm.records["contacts"]
     first_page = sorted(contacts, key=lambda r: (r["modified_at"], r["id"]))[:10]
-    original = sandbox.crm.handle
-    served = []
-
-    def edit_after_first_page(request, *, looping):
-        response = original(request, looping=looping)
-        if request.path == "/contacts":
-            served.append(request)
-            if len(served) == 1:
-                # A user edits a contact the tap has already read: it moves to the end.
-                sandbox.crm.modify("contacts", contacts.index(first_page[2]), job_title="CTO")
-        return response
-
-    sandbox.crm.handle = edit_after_first_page
+    # Once page 1 is answered, a user edits a contact the tap has read: it moves to the end.
+    sandbox.faults.then(
+        lambda: sandbox.crm.modify("contacts", contacts.index(first_page[2]), job_title="CTO"),
+        api="crm",
+        path="/contacts",
+    )
     out = sync(TapCRM, config, catalog=catalog_selecting(TapCRM, config, ["contacts"]))
 
     assert set(out.ids("contacts")) == {r["id"] for r in contacts}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 from singer_sdk.exceptions import RetriableAPIError
 
@@ -72,15 +74,15 @@ def test_a_second_that_never_completes_ends_the_run_with_one_line(make_sandbox, 
     api = CRMAPI(size=260)
     bulk_edit(api.records["notes"], 250, BULK_STAMP)
     sandbox = make_sandbox(crm_api=api)
-    original = api._paginated
-
-    def overcounting(resource, request, *, looping):
-        # total_count one higher than the list: the second can never be complete.
-        response = original(resource, request, looping=looping)
-        response.body = response.body.replace(b'"total_count":', b'"total_count":1', 1)
-        return response
-
-    api._paginated = overcounting
+    # Counted from its start, the bulk second holds 1000 more notes than the API lists: it can
+    # never be complete.
+    second = int(datetime.fromisoformat(BULK_STAMP.replace("Z", "+00:00")).timestamp())
+    sandbox.faults.edit(
+        increase={"data.total_count": 1000},
+        api="crm",
+        path="/notes",
+        query={"per_page": "1", "modified_since": str(second)},
+    )
     monkeypatch.setattr(pagination, "MAX_PASSES", 3)
     out = run(sandbox, ["notes"], expect_error=True)
 
@@ -198,13 +200,7 @@ def test_a_bulk_second_without_a_total_count_stops_in_one_line(make_sandbox):
     """The count of a bulk second comes from total_count: without it, no guess of 0."""
     sandbox = make_sandbox(crm_api=CRMAPI(size=30))
     bulk_edit(sandbox.crm.records["deals"], 30, BULK_STAMP)
-    original = sandbox.crm._ok
-
-    def without_total(data, **extra):
-        if isinstance(data, dict) and data.get("per_page") == 1:
-            data = {k: v for k, v in data.items() if k != "total_count"}
-        return original(data, **extra)
-
-    sandbox.crm._ok = without_total
+    # The count requests (one record per page) answer without data.total_count.
+    sandbox.faults.edit(drop=["data.total_count"], api="crm", query={"per_page": "1"})
     out = run(sandbox, ["deals"], expect_error=True, page_size=10)
     assert "gave no total_count" in str(out.error)

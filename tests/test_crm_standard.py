@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-from singer_sdk.testing import SuiteConfig, get_tap_test_class
-
 from sandbox_api import CRMAPI, Sandbox
 from tap_crm.tap import TapCRM
+from tests.standard_suite import standard_tests
 
-# The generated test class needs its config when it is built, so the sandbox starts at import.
-_SANDBOX = Sandbox(CRMAPI(size=30)).start()
+# Bound now (the SDK needs the config to build the class), served only while the tests run.
+_SANDBOX = Sandbox(CRMAPI(size=30))
 
-TestTapCRM = get_tap_test_class(
-    tap_class=TapCRM,
-    config=_SANDBOX.crm_config(page_size=10),
-    parse_env_config=False,
-    suite_config=SuiteConfig(max_records_limit=25),
-)
+TestTapCRM = standard_tests(TapCRM, _SANDBOX, _SANDBOX.crm_config(page_size=10))

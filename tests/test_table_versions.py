@@ -109,20 +109,13 @@ def test_a_read_failing_halfway_sends_no_activate_version(make_sandbox, tap, api
     assert activated(out) == {}  # ... and nothing told the target to retire the rest
 
 
-def delete_during_read(api: t.Any, resource: str, path: str, after_requests: int, ids: list):
+def delete_during_read(
+    sandbox: Sandbox, api: t.Any, resource: str, path: str, *, after_requests: int, ids: list
+):
     """Delete ``ids`` from ``resource`` once ``after_requests`` requests to ``path`` answered."""
-    original = api.handle
-    seen = {"n": 0}
-
-    def handle(request, *, looping):
-        response = original(request, looping=looping)
-        if path in request.path:
-            seen["n"] += 1
-            if seen["n"] == after_requests:
-                api.delete(resource, ids)
-        return response
-
-    api.handle = handle
+    sandbox.faults.then(
+        lambda: api.delete(resource, ids), api=api.name, path=path, after=after_requests - 1
+    )
 
 
 @settings(deadline=None, derandomize=True, max_examples=25)
@@ -149,7 +142,7 @@ def test_a_deletion_during_the_read_never_retires_a_live_record(
         api = getattr(sandbox, api_name)
         listed = {s: list(api.expected(s)) for s in (stream,)}
         ids = [record_key(listed[stream][i]) for i in deleted]
-        delete_during_read(api, stream, path, after_requests, ids)
+        delete_during_read(sandbox, api, stream, path, after_requests=after_requests, ids=ids)
         cfg = config(sandbox, tap, page_size=page_size)
         out = sync(TAPS[tap][0], cfg, catalog=catalog_selecting(TAPS[tap][0], cfg, [stream]))
     finally:
@@ -164,7 +157,7 @@ def test_a_deletion_during_the_read_never_retires_a_live_record(
 def test_a_read_that_cannot_show_it_is_complete_says_so_in_one_line(make_sandbox, caplog):
     sandbox = both_apis(make_sandbox)
     ids = [record_key(r) for r in sandbox.crm.expected("pipelines")[:2]]
-    delete_during_read(sandbox.crm, "pipelines", "/pipelines", 1, ids)
+    delete_during_read(sandbox, sandbox.crm, "pipelines", "/pipelines", after_requests=1, ids=ids)
     cfg = config(sandbox, "tap-crm")
     with caplog.at_level(logging.WARNING):
         out = sync(TapCRM, cfg, catalog=catalog_selecting(TapCRM, cfg, ["pipelines"]))
@@ -244,19 +237,13 @@ def test_a_call_api_full_read_is_bounded_by_the_sync_start_so_new_records_do_not
     contact created during the read neither moves the total nor stops ACTIVATE_VERSION."""
     sandbox = both_apis(make_sandbox)
     api = sandbox.calltracker
-    original = api.handle
-    calls = {"n": 0}
 
-    def handle(request, *, looping):
-        response = original(request, looping=looping)
-        if request.path == "/contacts":
-            calls["n"] += 1
-            if calls["n"] == 1:
-                later = int(time.time()) + 60  # created after the sync started
-                api.add("contacts", created_at=later, updated_at=later)
-        return response
+    def create_a_contact():
+        later = int(time.time()) + 60  # created after the sync started
+        api.add("contacts", created_at=later, updated_at=later)
 
-    api.handle = handle
+    # Right after the first contacts page is answered.
+    sandbox.faults.then(create_a_contact, api="calltracker", path="/contacts")
     cfg = config(sandbox, "tap-calltracker")
     catalog = catalog_selecting(TapCallTracker, cfg, ["contacts"])
     for entry in catalog["streams"]:

@@ -7,7 +7,9 @@ dir (plugin venvs, state database) in a temp dir, so the tests never touch a dev
 
 from __future__ import annotations
 
+import fcntl
 import os
+import shutil
 import subprocess
 import sys
 import typing as t
@@ -150,9 +152,32 @@ def pg_cluster() -> t.Iterator[PostgresCluster]:
     cluster.stop()
 
 
+def installed_plugins(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A system dir where ``meltano install`` ran once per test run: both taps (editable,
+    this repo) and both targets. pytest-xdist workers share it (the first one installs, the
+    others wait on a lock), so the install is paid once, not once per worker."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # the run's temp dir, above each worker's own
+    shared = base / "meltano-installed"
+    with (base / "meltano-installed.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        done = base / "meltano-installed.done"  # venvs hold absolute paths: no rename
+        if not done.exists():
+            Meltano(shared)("install", timeout=600)
+            done.touch()
+    return shared
+
+
 @pytest.fixture(scope="session")
 def meltano(tmp_path_factory: pytest.TempPathFactory) -> Meltano:
-    """``meltano install`` once per session: both taps (editable, this repo) and both targets."""
-    runner = Meltano(tmp_path_factory.mktemp("meltano-sys"))
-    runner("install", timeout=600)
-    return runner
+    """Meltano with every plugin installed and a system database of its own (this worker's:
+    state written by one worker's tests never meets another's)."""
+    shared = installed_plugins(tmp_path_factory)
+    sys_dir = tmp_path_factory.mktemp("meltano-sys")
+    for entry in shared.iterdir():
+        # Plugin venvs are only read by runs (Meltano writes a run's files under run/).
+        if entry.is_dir() and entry.name not in {"run", "logs"}:
+            (sys_dir / entry.name).symlink_to(entry, target_is_directory=True)
+    shutil.copy(shared / "meltano.db", sys_dir / "meltano.db")  # migrated, no state yet
+    return Meltano(sys_dir)
