@@ -21,6 +21,7 @@ import requests
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tap_common import timestamps
 from tap_common.conform import SchemaConformer
 from tap_common.responses import json_body
 from tap_common.timestamps import iso_utc, to_instant, to_iso_utc
@@ -185,3 +186,21 @@ def test_bodies_the_fast_decoder_refuses_read_as_before(content: bytes):
 def test_a_body_that_is_not_json_is_still_a_value_error():
     with pytest.raises(json.JSONDecodeError, match="Expecting value"):
         _body(b"<html>busy</html>")
+
+
+def test_written_forms_remembered_for_one_value_are_not_given_to_an_equal_one():
+    """The cache of written forms is keyed by value: ``True == 1`` and ``1.0 == 1`` in a
+    dict, but True is no timestamp and each value reads as it always did."""
+    assert to_iso_utc(1) == "1970-01-01T00:00:01.000000+00:00"
+    assert to_iso_utc(True) is None
+    assert to_iso_utc(False) is None
+    assert to_iso_utc(1.0) == to_iso_utc(1)
+    assert to_iso_utc("1") == to_iso_utc(1)
+    assert to_iso_utc("0000-00-00") is None
+    assert to_iso_utc("0000-00-00") is None  # an unreadable value remembered as None
+
+
+def test_remembered_written_forms_stay_bounded():
+    for seconds in range(1_000_000_000, 1_000_000_000 + 3 * timestamps._WRITTEN_MAX):
+        assert to_iso_utc(seconds) == iso_utc(EPOCH + timedelta(seconds=seconds))
+    assert len(timestamps._WRITTEN) <= timestamps._WRITTEN_MAX
