@@ -424,7 +424,7 @@ def ensure_tap_venv(dev_venv: bool) -> None:
     )
 
 
-def compile_bytecode(venvs: list[Path]) -> None:
+def compile_bytecode(venvs: list[Path], checkouts: t.Sequence[Path] = ()) -> None:
     """Write every reader's ``.pyc`` files once, before any run is timed.
 
     ``pip install`` compiles a package's bytecode and a first run writes ``__pycache__`` for
@@ -490,7 +490,10 @@ def main() -> None:
         apis.append(CALLTRACKER)
     ensure_tap_venv(args.dev_venv)
     with_dlt = not args.no_dlt and ensure_dlt_venv()
-    compile_bytecode([TAP_BIN.parent, VENV_BIN.parent] + ([DLT_VENV] if with_dlt else []))
+    compile_bytecode(
+        [TAP_BIN.parent, VENV_BIN.parent] + ([DLT_VENV] if with_dlt else []),
+        [args.baseline] if args.baseline else [],
+    )
     started = time.time()
     with tempfile.TemporaryDirectory(prefix="tap-bench-") as tmp:
         workdir = Path(tmp)
