@@ -20,7 +20,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks.bench import CALLTRACKER, CRM, write_tap_files
+from benchmarks.bench import CALLTRACKER, CRM, compile_bytecode, write_tap_files
 from benchmarks.remote import REPO, RemoteSandbox
 
 VENV_BIN = Path(sys.executable).parent
@@ -62,6 +62,7 @@ def main() -> None:
     args = parser.parse_args()
     out = args.out or Path(tempfile.mkdtemp(prefix="tap-profile-"))
     out.mkdir(parents=True, exist_ok=True)
+    compile_bytecode([VENV_BIN.parent])
     stats_path = profile(args.api, args.size, out, args.interval)
     stats = pstats.Stats(str(stats_path))
     stats.strip_dirs()

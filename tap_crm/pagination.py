@@ -287,10 +287,13 @@ class ModifiedSincePasses(CRMPaginator[SeekToken]):
     @override
     def accept(self, page: Page) -> list:
         self.vet(page)
+        # Each record's second is read once: sorting, emitting and deciding all need it
+        # (reading it three times was 4% of a profiled sync).
+        dated = [(modified_second(record), record) for record in page.records]
         # Oldest second first within the page: the API's tie order is only a hint.
-        ordered = sorted(page.records, key=lambda record: modified_second(record) or 0)
-        emitted = [record for record in ordered if self._emits(record)]
-        self._decide(page)
+        dated.sort(key=_second_or_zero)
+        emitted = [record for second, record in dated if self._emits(record, second)]
+        self._decide(page, [second for second, _ in dated])
         return emitted
 
     def counted(self, in_second: int) -> None:
@@ -327,10 +330,11 @@ class ModifiedSincePasses(CRMPaginator[SeekToken]):
 
     # -- which records to emit ----------------------------------------------------
 
-    def _emits(self, record: dict) -> bool:
-        """Whether to emit ``record`` (and remember it): new, and inside the query's range."""
+    def _emits(self, record: dict, second: int | None) -> bool:
+        """Whether to emit ``record`` (and remember it): new, and inside the query's range.
+
+        ``second`` is ``modified_second(record)``."""
         since, _, bulk_pass = self.current_value
-        second = modified_second(record)
         if second is None:
             # No readable modified_at: nothing to place it by, so it is emitted once per run
             # (an odd value never stops a sync or loses its record).
@@ -354,15 +358,16 @@ class ModifiedSincePasses(CRMPaginator[SeekToken]):
 
     # -- where to go next ------------------------------------------------------------
 
-    def _decide(self, page: Page) -> None:
+    def _decide(self, page: Page, page_seconds: list[int | None]) -> None:
+        """Where the next request goes; ``page_seconds``: each record's ``modified_second``."""
         since, number, bulk_pass = self.current_value
         if bulk_pass:
-            self._next_in_bulk(page, self.current_value)
+            self._next_in_bulk(page, self.current_value, page_seconds)
             return
         if not page.has_next:
             self.decide(None)
             return
-        seconds = [s for s in map(modified_second, page.records) if s is not None]
+        seconds = [s for s in page_seconds if s is not None]
         if not seconds:
             if len(page.items) < self._page_size or not page.records:
                 self.decide(None)
@@ -377,17 +382,17 @@ class ModifiedSincePasses(CRMPaginator[SeekToken]):
                 return
             # The whole page shares the anchor second: more of it than a page holds.
             self.guard.restart()
-            self._next_in_bulk(page, SeekToken(since, number, 1))
+            self._next_in_bulk(page, SeekToken(since, number, 1), page_seconds)
             return
         self.guard.restart()
         self.decide(SeekToken(last, 1))
 
-    def _next_in_bulk(self, page: Page, token: SeekToken) -> None:
+    def _next_in_bulk(self, page: Page, token: SeekToken, page_seconds: list[int | None]) -> None:
         since, number, bulk_pass = token
         assert since is not None
         pass_over = (
             len(page.items) < self._page_size
-            or any((second or since) > since for second in map(modified_second, page.records))
+            or any((second or since) > since for second in page_seconds)
             or number * self._page_size >= (page.total_count or 0)
         )
         if not pass_over:
@@ -396,6 +401,10 @@ class ModifiedSincePasses(CRMPaginator[SeekToken]):
         # Recount on every pass: the second may gain or lose records meanwhile.
         self.decide(None)
         self.count_needed, self._pass_read = since, token
+
+
+def _second_or_zero(dated: tuple[int | None, dict]) -> int:
+    return dated[0] or 0
 
 
 def modified_second(record: dict) -> int | None:

@@ -9,21 +9,27 @@ every other form does.
 from __future__ import annotations
 
 import copy
+import decimal
+import json
 import logging
 import sys
+import typing as t
 from datetime import datetime, timedelta, timezone
 
 import pytest
+import requests
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tap_common import timestamps
 from tap_common.conform import SchemaConformer
+from tap_common.responses import json_body
 from tap_common.timestamps import iso_utc, to_instant, to_iso_utc
 from tests.test_conform import CASES, SCHEMA
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
-ODD_RECORDS = [
+ODD_RECORDS: list[dict[str, t.Any]] = [
     # Values that are converted, dropped or nulled next to values that pass unchanged, at
     # every depth: the conformer copies only what changes.
     {
@@ -124,3 +130,77 @@ def _naive(moment: datetime) -> datetime:
 
 def _logger() -> logging.Logger:
     return logging.getLogger("test_fast_paths")
+
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+ODD_BODIES = [
+    b"[NaN, Infinity, -Infinity]",  # json.loads reads these, msgspec does not
+    b'"\\ud800 lone surrogate"',
+    b'\xef\xbb\xbf{"bom": 1}',
+    '{"utf16": 1.25}'.encode("utf-16"),
+    b'{"a": 1, "a": 2.50}',
+    b"1e400",
+    b"123456789012345678901234567890",
+]
+
+
+def _body(content: bytes) -> object:
+    response = requests.Response()
+    response._content = content
+    return json_body(response)
+
+
+def _typed(value: object) -> object:
+    """The value with every type spelled out (1 == 1.0 == True would hide a change)."""
+    if isinstance(value, dict):
+        return ("dict", [(key, _typed(item)) for key, item in value.items()])
+    if isinstance(value, list):
+        return ("list", [_typed(item) for item in value])
+    return (type(value).__name__, repr(value))
+
+
+def _same(left: object, right: object) -> bool:
+    return _typed(left) == _typed(right)
+
+
+@settings(deadline=None, derandomize=True, max_examples=50)
+@given(value=JSON_VALUES, indent=st.sampled_from([None, 1]))
+def test_response_bodies_read_as_json_loads_reads_them(value: object, indent: int | None):
+    content = json.dumps(value, indent=indent, ensure_ascii=indent is None).encode()
+    assert _same(_body(content), json.loads(content, parse_float=decimal.Decimal))
+
+
+@pytest.mark.parametrize("content", ODD_BODIES)
+def test_bodies_the_fast_decoder_refuses_read_as_before(content: bytes):
+    assert _same(_body(content), json.loads(content, parse_float=decimal.Decimal))
+
+
+def test_a_body_that_is_not_json_is_still_a_value_error():
+    with pytest.raises(json.JSONDecodeError, match="Expecting value"):
+        _body(b"<html>busy</html>")
+
+
+def test_written_forms_remembered_for_one_value_are_not_given_to_an_equal_one():
+    """The cache of written forms is keyed by value: ``True == 1`` and ``1.0 == 1`` in a
+    dict, but True is no timestamp and each value reads as it always did."""
+    assert to_iso_utc(1) == "1970-01-01T00:00:01.000000+00:00"
+    assert to_iso_utc(True) is None
+    assert to_iso_utc(False) is None
+    assert to_iso_utc(1.0) == to_iso_utc(1)
+    assert to_iso_utc("1") == to_iso_utc(1)
+    assert to_iso_utc("0000-00-00") is None
+    assert to_iso_utc("0000-00-00") is None  # an unreadable value remembered as None
+
+
+def test_remembered_written_forms_stay_bounded():
+    for seconds in range(1_000_000_000, 1_000_000_000 + 3 * timestamps._WRITTEN_MAX):
+        assert to_iso_utc(seconds) == iso_utc(EPOCH + timedelta(seconds=seconds))
+    assert len(timestamps._WRITTEN) <= timestamps._WRITTEN_MAX
