@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import subprocess
+import sys
 import typing as t
 from collections import Counter
 from dataclasses import dataclass, field
@@ -84,3 +86,15 @@ def sync(
         msg = "the sync was expected to fail but succeeded"
         raise AssertionError(msg)
     return SingerOutput.parse(stdout.getvalue(), error)
+
+
+def run_tap_cli(
+    module: str, *args: str, config: dict | None = None, tmp_path: t.Any = None
+) -> subprocess.CompletedProcess:
+    """``python -m <module> <args> [--config <tmp_path>/config.json]``, as a user runs a tap."""
+    command = [sys.executable, "-m", module, *args]
+    if config is not None:
+        path = tmp_path / "config.json"
+        path.write_text(json.dumps(config))
+        command += ["--config", str(path)]
+    return subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)

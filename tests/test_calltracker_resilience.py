@@ -6,10 +6,9 @@ The mirror of tests/test_crm_resilience.py, against the call API's own answers
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
-import subprocess
-import sys
 from datetime import datetime, timezone
 
 import pytest
@@ -26,7 +25,7 @@ from tap_common.errors import (
     RateLimitExhaustedError,
     UnexpectedResponseError,
 )
-from tests.singer_io import catalog_selecting, sync
+from tests.singer_io import catalog_selecting, run_tap_cli, sync
 
 SECRET = "t0ken-never-logged"
 JSON = {"Content-Type": "application/json"}
@@ -345,13 +344,7 @@ def test_a_failing_stream_leaves_finished_streams_state_emitted(sandbox):
 # -- bad config, via the CLI -------------------------------------------------------------------
 
 
-def run_cli(*args: str, config: dict | None = None, tmp_path=None) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "tap_calltracker.tap", *args]
-    if config is not None:
-        path = tmp_path / "config.json"
-        path.write_text(json.dumps(config))
-        command += ["--config", str(path)]
-    return subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+run_cli = functools.partial(run_tap_cli, "tap_calltracker.tap")
 
 
 @pytest.mark.parametrize(

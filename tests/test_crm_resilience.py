@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
-import subprocess
-import sys
 
 import pytest
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
@@ -19,7 +18,7 @@ from tap_common.errors import (
     UnexpectedResponseError,
 )
 from tap_crm.tap import TapCRM
-from tests.singer_io import catalog_selecting, sync
+from tests.singer_io import catalog_selecting, run_tap_cli, sync
 
 SECRET = "pa55-w0rd-never-logged"
 
@@ -317,13 +316,7 @@ def test_a_failing_stream_leaves_finished_streams_state_emitted(sandbox):
 # -- bad config, via the CLI -------------------------------------------------------------------
 
 
-def run_cli(*args: str, config: dict | None = None, tmp_path=None) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "tap_crm.tap", *args]
-    if config is not None:
-        path = tmp_path / "config.json"
-        path.write_text(json.dumps(config))
-        command += ["--config", str(path)]
-    return subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+run_cli = functools.partial(run_tap_cli, "tap_crm.tap")
 
 
 @pytest.mark.parametrize(
