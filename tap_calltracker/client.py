@@ -94,7 +94,9 @@ class CallTrackerStream(APIStream):
 
     @override
     def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
-        return self._paginator.accept(self.page(response)).records
+        decision = self._paginator.accept(self.page(response))
+        self.fetch_ahead(response, decision.records, decision.next)
+        return decision.records
 
     @override
     def check_envelope(self, body: t.Any, response: requests.Response) -> None:

@@ -17,10 +17,12 @@ from functools import cached_property
 import backoff
 import requests
 from requests.auth import HTTPBasicAuth
+from requests.utils import resolve_proxies
 from singer_sdk import RESTStream
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError, SyncLifecycleSignal
 from singer_sdk.helpers.jsonpath import extract_jsonpath
 from singer_sdk.pagination import BaseAPIPaginator
+from singer_sdk.streams.rest import PageContext
 from typing_extensions import override
 
 from tap_common import pacing
@@ -41,6 +43,7 @@ from tap_common.table_versions import TableVersionStream
 if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
+    from tap_common.fetch_ahead import FetchAheadAdapter
     from tap_common.pacing import Budget
     from tap_common.tap import APITap
 
@@ -157,6 +160,9 @@ class APIStream(
                 progress.record()
                 yield record
         finally:
+            # A read ended early (an error, a signal) may leave a request sent ahead:
+            # dropped without waiting for its answer, as the run may be ending.
+            self.fetch_ahead_adapter.release()
             progress.finish()
 
     @property
@@ -184,6 +190,54 @@ class APIStream(
     def new_paginator(self) -> BaseAPIPaginator:
         """The paginator of one read of a paginated endpoint (each API's paging strategy)."""
         raise NotImplementedError
+
+    def fetch_ahead(
+        self, response: requests.Response, records: t.Sized, next_page_token: t.Any
+    ) -> None:
+        """Send the request for ``next_page_token`` now, while the ``records`` of
+        ``response`` are written (``tap_common.fetch_ahead``); the SDK's loop gets its
+        answer when it asks for that page. Not when there is none, when the SDK's loop
+        stops at this page (no records, and the paginator does not go on past an empty
+        page), when the pace would hold it back, or in a run that stops after a few
+        records (``--test``)."""
+        paginator = self._paginator
+        if next_page_token is None or paginator is None or self.ABORT_AT_RECORD_COUNT is not None:
+            return
+        if not records and not paginator.continue_if_empty(response):
+            return
+        if not self.pacer.send_now():
+            return
+        request = self.page_request(next_page_token)
+        session = self.requests_session
+        self.fetch_ahead_adapter.send_ahead(
+            request,
+            timeout=self.timeout,
+            verify=session.verify,
+            cert=session.cert,
+            proxies=resolve_proxies(request, session.proxies, session.trust_env),
+        )
+
+    def page_request(self, next_page_token: t.Any) -> requests.PreparedRequest:
+        """The request the SDK's loop sends for ``next_page_token``: built as its
+        ``RESTStream._prepare_request`` builds it, from the public ``get_http_request``,
+        and authenticated as its ``_request`` does (tests/test_fetch_ahead.py compares)."""
+        http_request = self.get_http_request(
+            page=PageContext(stream_context=self.context, next_page_token=next_page_token)
+        )
+        body = "json" if self.payload_as_json else "data"
+        prepared = self.build_prepared_request(
+            method=http_request.method,
+            url=http_request.url,
+            params=http_request.encode_params(),
+            headers=http_request.headers,
+            **{body: http_request.data},
+        )
+        return t.cast("requests.PreparedRequest", self.authenticator(prepared))
+
+    @property
+    def fetch_ahead_adapter(self) -> FetchAheadAdapter:
+        """The tap-wide transport that holds an answer sent ahead."""
+        return t.cast("APITap", self._tap).fetch_ahead_adapter
 
     @override
     def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
@@ -263,7 +317,9 @@ class APIStream(
                 prepared_request.register_hook("response", self.answered)
             waited = 0.0  # seconds waited for this request on answers that asked for a wait
             while True:
-                self.progress.waited(self.pacer.before_request())
+                if not self.fetch_ahead_adapter.holds(prepared_request):
+                    # (A request sent ahead was paced when it went: ``fetch_ahead``.)
+                    self.progress.waited(self.pacer.before_request())
                 try:
                     response: requests.Response = func(prepared_request, context)
                 except WaitAskedError as asked:

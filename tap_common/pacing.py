@@ -164,13 +164,26 @@ class RequestPacer:
                 )
             sleep(wait)
             self.waited += max(wait, 0.0)
-            if self.budget.remaining is not None:
-                # Count our own request so a burst between responses cannot overrun.
-                self.budget.remaining -= 1
-            self._last_request_at = now()
-            if self.controller is not None:
-                self.controller.sent()
+            self._count_request()
             return max(wait, 0.0)
+
+    def send_now(self) -> bool:
+        """Count a request going out now if it needs no wait, and say whether it was
+        counted: a request sent ahead of its turn (``tap_common.fetch_ahead``) is sent only
+        when the pace would not have held it back."""
+        with self._lock:
+            if self.wait_before_request() > 0:
+                return False
+            self._count_request()
+            return True
+
+    def _count_request(self) -> None:
+        if self.budget.remaining is not None:
+            # Count our own request so a burst between responses cannot overrun.
+            self.budget.remaining -= 1
+        self._last_request_at = now()
+        if self.controller is not None:
+            self.controller.sent()
 
     def summary(self) -> str | None:
         """One line about the rate, for the end of the run (None when nothing to say)."""

@@ -95,6 +95,12 @@ class DecidedPaginator(BaseAPIPaginator[T]):
         """End the run with ``failure`` once this page's records are emitted."""
         self._next, self._failure = None, failure
 
+    @property
+    def decided_next(self) -> T | None:
+        """The next request's token once ``accept`` has decided it and no other request
+        must come first; None otherwise (and when the list ends)."""
+        return None if self._failure is not None else self._next
+
     @override
     def has_more(self, response: requests.Response) -> bool:
         if self._failure is not None:

@@ -22,6 +22,7 @@ from typing_extensions import override
 from tap_common import signals
 from tap_common.client import EXPLAINED_FAILURES
 from tap_common.errors import explain
+from tap_common.fetch_ahead import FetchAheadAdapter
 from tap_common.input_errors import (
     InputError,
     check_environment,
@@ -96,7 +97,16 @@ class APITap(PrivateTapOverrides, Tap):
             os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
         )
         session.trust_env = False
+        # One adapter for every URL: it holds the next page's answer when it was sent ahead.
+        session.mount("https://", self.fetch_ahead_adapter)
+        session.mount("http://", self.fetch_ahead_adapter)
         return session
+
+    @cached_property
+    def fetch_ahead_adapter(self) -> FetchAheadAdapter:
+        """The session's transport: sends the next page's request while a page's records
+        are written (``tap_common.fetch_ahead``)."""
+        return FetchAheadAdapter()
 
     @cached_property
     def pacer(self) -> RequestPacer:

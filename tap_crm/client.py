@@ -91,7 +91,9 @@ class CRMStream(APIStream):
         if self._paginator is None:
             yield from page.records
         else:
-            yield from self._paginator.accept(page)
+            records = self._paginator.accept(page)
+            self.fetch_ahead(response, records, self._paginator.decided_next)
+            yield from records
 
     # -- envelope, errors, totals ----------------------------------------------------------
 

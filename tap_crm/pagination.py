@@ -296,6 +296,12 @@ class ModifiedSincePasses(CRMPaginator[SeekToken]):
         self._decide(page, [second for second, _ in dated])
         return emitted
 
+    @property
+    @override
+    def decided_next(self) -> SeekToken | None:
+        """None while a count must be asked first (``count_needed``)."""
+        return None if self.count_needed is not None else super().decided_next
+
     def counted(self, in_second: int) -> None:
         """The API's count of records modified in ``count_needed``: ends its pass."""
         assert self._pass_read is not None, "counted() answers a count_needed"

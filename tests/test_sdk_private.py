@@ -320,6 +320,7 @@ def test_request_once_is_a_paced_retried_request(make_sandbox):
 
 # -- @override on every override -----------------------------------------------------------
 
+
 @pytest.mark.parametrize("package", [tap_common, tap_crm, tap_calltracker])
 def test_every_override_is_marked(package: types.ModuleType):
     """Each method of our packages that overrides a base class's says so (``@override``),

@@ -1,0 +1,246 @@
+"""The next page's request is sent while a page's records are written
+(``tap_common.fetch_ahead``), and nothing a target or the API sees changes but the timing."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import itertools
+import typing as t
+
+import pytest
+import requests
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sandbox_api import CRMAPI
+from sandbox_api.calltracker import CallTrackerAPI
+from tap_calltracker.tap import TapCallTracker
+from tap_common.fetch_ahead import FetchAheadAdapter
+from tap_crm.tap import TapCRM
+from tests.singer_io import SingerOutput, catalog_selecting
+
+if t.TYPE_CHECKING:
+    from tap_common.tap import APITap
+
+
+def run(
+    tap_class: type[APITap], config: dict, streams: set[str], **kwargs: t.Any
+) -> tuple[SingerOutput, APITap]:
+    """Sync ``streams`` in-process; the parsed output and the tap (for its adapter)."""
+    catalog = catalog_selecting(tap_class, config, streams)
+    tap = tap_class(config=config, catalog=catalog, parse_env_config=False, **kwargs)
+    stdout = io.StringIO()
+    with contextlib.redirect_stdout(stdout):
+        tap.sync_and_keep_state()
+    return SingerOutput.parse(stdout.getvalue()), tap
+
+
+@contextlib.contextmanager
+def never_ahead() -> t.Iterator[None]:
+    """Every request goes the usual way (the behaviour before fetching ahead)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(FetchAheadAdapter, "send_ahead", lambda *_a, **_k: False)
+        yield
+
+
+# What differs between any two runs: the time a record was read, the time a sync began,
+# the table version (the time a full read began).
+RUN_TIMES = frozenset({"time_extracted", "replication_key_signpost", "version"})
+
+
+def without_times(value: t.Any) -> t.Any:
+    """Messages (or any part of them) without the run times in ``RUN_TIMES``."""
+    if isinstance(value, SingerOutput):
+        value = value.messages
+    if isinstance(value, dict):
+        return {k: without_times(v) for k, v in value.items() if k not in RUN_TIMES}
+    if isinstance(value, list):
+        return [without_times(item) for item in value]
+    return value
+
+
+def queries(sandbox: t.Any, api: str, path: str | None = None) -> list[tuple[str, dict]]:
+    return [(r.path, r.query) for r in sandbox.requests_to(api, path)]
+
+
+def test_every_next_crm_page_is_sent_ahead_and_used(make_sandbox):
+    sandbox = make_sandbox(crm_api=CRMAPI(size=5, sizes={"contacts": 450, "deals": 230}))
+    out, tap = run(TapCRM, sandbox.crm_config(), {"contacts", "deals"})
+
+    adapter = tap.fetch_ahead_adapter
+    # Every page after a stream's first went ahead, and every answer sent ahead was used:
+    # the request the SDK's loop built for it was the same one, sent once.
+    assert adapter.sent_ahead == len(sandbox.requests_to("crm")) - 2 > 0
+    assert (adapter.unused, adapter.resent) == (0, 0)
+    for name in ("contacts", "deals"):
+        logged = queries(sandbox, "crm", f"/{name}")
+        assert len(logged) == len({repr(q) for q in logged}), name
+    assert len(out.records["contacts"]) == 450
+    assert len(out.records["deals"]) == 230
+
+
+def test_every_next_calltracker_page_is_sent_ahead_and_used(make_sandbox):
+    sandbox = make_sandbox(calltracker_api=CallTrackerAPI(size=5, sizes={"calls": 260}))
+    out, tap = run(TapCallTracker, sandbox.calltracker_config(), {"calls"})
+
+    adapter = tap.fetch_ahead_adapter
+    logged = sandbox.requests_to("calltracker", "/calls")
+    assert adapter.sent_ahead == len(logged) - 1 > 0
+    assert (adapter.unused, adapter.resent) == (0, 0)
+    assert len(out.records["calls"]) == 260
+    assert out.duplicates("calls") == []
+
+
+@settings(
+    deadline=None,
+    derandomize=True,
+    max_examples=12,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    contacts=st.integers(min_value=0, max_value=420),
+    page_size=st.sampled_from([25, 50, 100]),
+)
+def test_crm_output_is_the_same_with_or_without_fetching_ahead(make_sandbox, contacts, page_size):
+    sandbox = make_sandbox(crm_api=CRMAPI(size=3, sizes={"contacts": contacts, "notes": 130}))
+    config = sandbox.crm_config(page_size=page_size)
+    ahead, tap = run(TapCRM, config, {"contacts", "notes"})
+    assert tap.fetch_ahead_adapter.sent_ahead > 0  # notes alone take two pages
+    requests_ahead = queries(sandbox, "crm")
+    sandbox.clear_log()
+    with never_ahead():
+        usual, _ = run(TapCRM, config, {"contacts", "notes"})
+
+    # The same RECORD, SCHEMA and STATE messages in the same order (STATE at the same page
+    # boundaries), and the same requests in the same order.
+    assert without_times(ahead) == without_times(usual)
+    assert requests_ahead == queries(sandbox, "crm")
+
+
+def test_calltracker_output_is_the_same_with_or_without_fetching_ahead(make_sandbox):
+    sandbox = make_sandbox(
+        calltracker_api=CallTrackerAPI(size=5, sizes={"calls": 180, "contacts": 120})
+    )
+    config = sandbox.calltracker_config()
+    ahead, tap = run(TapCallTracker, config, {"calls", "contacts", "users"})
+    assert tap.fetch_ahead_adapter.sent_ahead > 0
+    requests_ahead = queries(sandbox, "calltracker")
+    sandbox.clear_log()
+    with never_ahead():
+        usual, _ = run(TapCallTracker, config, {"calls", "contacts", "users"})
+
+    assert without_times(ahead) == without_times(usual)
+    assert requests_ahead == queries(sandbox, "calltracker")
+
+
+def test_a_failed_page_sent_ahead_is_retried_as_usual(make_sandbox, no_sleep):
+    sandbox = make_sandbox(crm_api=CRMAPI(size=5, sizes={"contacts": 350}))
+    # The third request (sent ahead while page 2 is written) fails twice, then answers.
+    sandbox.faults.fail(503, times=2, path="/contacts", after=2)
+    out, tap = run(TapCRM, sandbox.crm_config(), {"contacts"})
+
+    assert len(out.records["contacts"]) == 350
+    assert out.duplicates("contacts") == []
+    logged = queries(sandbox, "crm", "/contacts")
+    assert len(logged) == 6
+    assert logged[2] == logged[3] == logged[4]
+    assert len({repr(q) for q in logged}) == 4
+    assert len(no_sleep.retries) == 2
+    # Requests 2, 3 and 4 went ahead; the two retries of 3 went the usual way.
+    assert tap.fetch_ahead_adapter.sent_ahead == 3
+
+
+def test_a_truncated_answer_sent_ahead_is_retried_as_usual(make_sandbox, no_sleep):
+    sandbox = make_sandbox(calltracker_api=CallTrackerAPI(size=5, sizes={"calls": 160}))
+    truncated = sandbox.faults.truncate(times=1, path="/calls", after=1)
+    out, tap = run(TapCallTracker, sandbox.calltracker_config(), {"calls"})
+
+    assert truncated.fired == 1
+    assert len(out.records["calls"]) == 160
+    assert out.duplicates("calls") == []
+    assert len(no_sleep.retries) == 1
+    assert tap.fetch_ahead_adapter.sent_ahead >= 1
+
+
+def test_no_request_goes_ahead_while_the_pace_holds_requests_back(make_sandbox):
+    sandbox = make_sandbox(crm_api=CRMAPI(size=5, sizes={"contacts": 300}))
+    # 4 requests/s: each next page is due a quarter second after the last request, so
+    # it is never sent early.
+    out, tap = run(TapCRM, sandbox.crm_config(max_requests_per_second=4), {"contacts"})
+
+    assert len(out.records["contacts"]) == 300
+    assert tap.fetch_ahead_adapter.sent_ahead == 0
+    times = [r.at for r in sandbox.requests_to("crm", "/contacts")]
+    assert all(later - earlier >= 0.2 for earlier, later in itertools.pairwise(times))
+
+
+def test_a_test_run_sends_nothing_ahead(make_sandbox):
+    sandbox = make_sandbox(crm_api=CRMAPI(size=5, sizes={"contacts": 300}))
+    catalog = catalog_selecting(TapCRM, sandbox.crm_config(), {"contacts"})
+    tap = TapCRM(config=sandbox.crm_config(), catalog=catalog, parse_env_config=False)
+    with contextlib.redirect_stdout(io.StringIO()):
+        tap.run_sync_dry_run(dry_run_record_limit=1)
+
+    assert tap.fetch_ahead_adapter.sent_ahead == 0
+    assert len(sandbox.requests_to("crm", "/contacts")) == 1
+
+
+# -- the adapter on its own, against the sandbox ----------------------------------------
+
+
+def prepared(session: requests.Session, url: str, **params: t.Any) -> requests.PreparedRequest:
+    return session.prepare_request(requests.Request("GET", url, params=params))
+
+
+@pytest.fixture
+def adapter_session(make_sandbox):
+    sandbox = make_sandbox(crm_api=CRMAPI(size=250))
+    config = sandbox.crm_config()
+    adapter = FetchAheadAdapter()
+    session = requests.Session()
+    session.mount("http://", adapter)
+    session.auth = (config["username"], config["password"])
+    yield sandbox, session, adapter, config["api_url"]
+    session.close()
+
+
+def send_ahead(adapter: FetchAheadAdapter, request: requests.PreparedRequest) -> bool:
+    return adapter.send_ahead(request, timeout=10, verify=True, cert=None, proxies={})
+
+
+def test_an_answer_nobody_asks_for_is_read_and_dropped_before_the_next_request(adapter_session):
+    sandbox, session, adapter, url = adapter_session
+    assert send_ahead(adapter, prepared(session, f"{url}/contacts", page=1, per_page=10))
+
+    answer = session.send(prepared(session, f"{url}/contacts", page=2, per_page=10))
+
+    assert answer.status_code == 200
+    assert answer.json()["data"]["page"] == 2
+    assert (adapter.unused, adapter.resent) == (1, 0)
+    assert [r.arg("page") for r in sandbox.requests_to("crm", "/contacts")] == ["1", "2"]
+
+
+def test_an_answer_lost_on_the_way_is_asked_again(adapter_session):
+    sandbox, session, adapter, url = adapter_session
+    request = prepared(session, f"{url}/contacts", page=2, per_page=10)
+    assert send_ahead(adapter, request)
+    connection = adapter._connection
+    assert connection is not None
+    connection.close()  # the connection drops before the answer is read
+
+    answer = session.send(request)
+
+    assert answer.json()["data"]["page"] == 2
+    assert adapter.resent == 1
+    assert [r.arg("page") for r in sandbox.requests_to("crm", "/contacts")] == ["2", "2"]
+
+
+def test_nothing_goes_ahead_through_a_proxy(adapter_session):
+    _, session, adapter, url = adapter_session
+    request = prepared(session, f"{url}/contacts", page=1)
+    sent = adapter.send_ahead(
+        request, timeout=10, verify=True, cert=None, proxies={"http": "http://127.0.0.1:9"}
+    )
+    assert sent is False
+    assert adapter.sent_ahead == 0
