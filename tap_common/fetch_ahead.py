@@ -26,6 +26,7 @@ import logging
 import typing as t
 
 from requests.adapters import HTTPAdapter
+from requests.utils import select_proxy
 from typing_extensions import override
 from urllib3.util.connection import is_connection_dropped
 
@@ -71,7 +72,7 @@ class FetchAheadAdapter(HTTPAdapter):
         ``send``. False (nothing sent) when it cannot be: a proxy, an unknown URL, an
         error while sending."""
         self.drop()
-        if proxies.get(str(request.url).split(":", 1)[0]) or proxies.get("all"):
+        if select_proxy(str(request.url), proxies):
             return False  # through a proxy: the usual way only
         try:
             connection = self._connection_for(request, verify, cert, timeout)
@@ -149,7 +150,8 @@ class FetchAheadAdapter(HTTPAdapter):
         self, request: requests.PreparedRequest, verify: bool | str, cert: t.Any, timeout: float
     ) -> BaseHTTPConnection:
         """This adapter's connection to the request's host, made by the urllib3 pool
-        requests uses for it (``HTTPConnectionPool._new_conn``: the pool's TLS settings),
+        requests uses for it (``HTTPConnectionPool._new_conn``: the pool's TLS settings;
+        urllib3 has no public way to make one; tests/test_fetch_ahead.py runs it over HTTPS),
         kept alive between requests."""
         pool = self.get_connection_with_tls_context(request, verify, cert=cert)
         self.cert_verify(pool, str(request.url), verify, cert)

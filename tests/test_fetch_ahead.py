@@ -4,12 +4,17 @@
 from __future__ import annotations
 
 import contextlib
+import http.server
 import io
 import itertools
+import json
+import ssl
+import threading
 import typing as t
 
 import pytest
 import requests
+import trustme
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -244,3 +249,69 @@ def test_nothing_goes_ahead_through_a_proxy(adapter_session):
     )
     assert sent is False
     assert adapter.sent_ahead == 0
+
+
+# -- over HTTPS, as the real APIs answer -------------------------------------------------
+
+
+class _Pages(http.server.BaseHTTPRequestHandler):
+    """A page per request: ``{"page": N}`` for ``?page=N``."""
+
+    protocol_version = "HTTP/1.1"  # keep-alive
+
+    def do_GET(self) -> None:
+        page = self.path.rsplit("page=", 1)[-1]
+        body = json.dumps({"page": int(page)}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: t.Any) -> None:
+        pass
+
+
+@pytest.fixture
+def https_server(tmp_path):
+    """An HTTPS server on 127.0.0.1 with a certificate from a throwaway CA; yields
+    (base URL, path of the CA's certificate)."""
+    authority = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("127.0.0.1").configure_cert(context)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Pages)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
+    thread.start()
+    bundle = tmp_path / "ca.pem"
+    authority.cert_pem.write_to_path(str(bundle))
+    yield f"https://127.0.0.1:{server.server_address[1]}", str(bundle)
+    server.shutdown()
+    server.server_close()
+
+
+def test_pages_go_ahead_over_https_with_the_sessions_certificate_check(https_server):
+    url, bundle = https_server
+    adapter = FetchAheadAdapter()
+    with requests.Session() as session:
+        session.mount("https://", adapter)
+        session.verify = bundle
+        for page in range(1, 4):
+            request = prepared(session, url, page=page)
+            assert adapter.send_ahead(request, timeout=10, verify=bundle, cert=None, proxies={})
+            assert session.send(request).json() == {"page": page}
+
+    assert (adapter.sent_ahead, adapter.unused, adapter.resent) == (3, 0, 0)
+
+
+def test_a_certificate_the_session_would_refuse_is_refused_ahead_too(https_server):
+    url, _ = https_server
+    adapter = FetchAheadAdapter()
+    with requests.Session() as session:
+        session.mount("https://", adapter)
+        request = prepared(session, url, page=1)
+        # Verified against the default bundle, the throwaway CA is unknown: nothing is
+        # sent ahead, and the usual send fails as requests always does.
+        assert not adapter.send_ahead(request, timeout=10, verify=True, cert=None, proxies={})
+        with pytest.raises(requests.exceptions.SSLError):
+            session.send(request)
