@@ -225,14 +225,27 @@ class APIStream(
             page=PageContext(stream_context=self.context, next_page_token=next_page_token)
         )
         body = "json" if self.payload_as_json else "data"
-        prepared = self.build_prepared_request(
-            method=http_request.method,
-            url=http_request.url,
-            params=http_request.encode_params(),
-            headers=http_request.headers,
-            **{body: http_request.data},
-        )
-        return t.cast("requests.PreparedRequest", self.authenticator(prepared))
+        arguments = {
+            "method": http_request.method,
+            "url": http_request.url,
+            "params": http_request.encode_params(),
+            "headers": http_request.headers,
+            body: http_request.data,
+        }
+        prepared = self.build_prepared_request(**arguments)
+        prepared = t.cast("requests.PreparedRequest", self.authenticator(prepared))
+        self._built_ahead = (arguments, prepared)
+        return prepared
+
+    @override
+    def build_prepared_request(self, *args: t.Any, **kwargs: t.Any) -> requests.PreparedRequest:
+        """The SDK's, except that the request ``page_request`` built for a page sent ahead
+        is handed to the SDK's loop when it builds the same one (preparing a request,
+        about 0.1 ms, is then done once per page, not twice)."""
+        built = self.__dict__.pop("_built_ahead", None)
+        if built is not None and not args and built[0] == kwargs:
+            return t.cast("requests.PreparedRequest", built[1])
+        return super().build_prepared_request(*args, **kwargs)
 
     @property
     def fetch_ahead_adapter(self) -> FetchAheadAdapter:

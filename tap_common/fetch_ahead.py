@@ -39,7 +39,7 @@ logger = logging.getLogger(__name__)
 
 def same_request(one: requests.PreparedRequest, other: requests.PreparedRequest) -> bool:
     """Whether two prepared requests ask the same thing of the API."""
-    return (
+    return one is other or (
         one.method == other.method
         and one.url == other.url
         and one.body == other.body
