@@ -70,6 +70,10 @@ class Window(t.NamedTuple):
         return {name: value for name, value in params.items() if value is not None}
 
 
+# A cache miss (None is a value: an unreadable timestamp).
+_UNREAD = object()
+
+
 class Decision(t.NamedTuple):
     """What one answer leads to: the records to emit, and the next request (None: done)."""
 
@@ -220,13 +224,32 @@ class CreationAnchoredPaginator(WindowedPaginator):
         self._newest_ids: set[t.Any] = set()
         self._second_ids: set[t.Any] = set()  # ids read in the current one-second window
         self._outer_end: int | None = None
+        self._page_seconds: dict[int, int | None] = {}
 
     def _second(self, item: dict[str, t.Any]) -> int | None:
-        return created_second(item, self._anchor_key)
+        # Read once per item of a page (``select`` fills the cache, ``follow`` uses it).
+        cached = self._page_seconds.get(id(item), _UNREAD)
+        if cached is _UNREAD:
+            return created_second(item, self._anchor_key)
+        return t.cast("int | None", cached)
 
     @override
     def _splits_first_pages(self) -> bool:
         return False  # re-anchoring keeps every query at page 1, far from the cap
+
+    @override
+    def accept(self, page: Page) -> Decision:
+        # Each item's creation second, read once for the page (keyed by the item's identity:
+        # the page's items stay alive until the decision is made, and the cache goes then).
+        self._page_seconds = {
+            id(item): created_second(item, self._anchor_key)
+            for item in page.items
+            if isinstance(item, dict)
+        }
+        try:
+            return super().accept(page)
+        finally:
+            self._page_seconds = {}
 
     @override
     def select(self, page: Page) -> list[t.Any]:
