@@ -232,9 +232,12 @@ class APIStream(
             "headers": http_request.headers,
             body: http_request.data,
         }
+        # As the SDK's loop will pass them: ``build_prepared_request`` adds a User-Agent to
+        # the headers it is given.
+        as_passed = {**arguments, "headers": dict(http_request.headers)}
         prepared = self.build_prepared_request(**arguments)
         prepared = t.cast("requests.PreparedRequest", self.authenticator(prepared))
-        self._built_ahead = (arguments, prepared)
+        self._built_ahead = (as_passed, prepared)
         return prepared
 
     @override

@@ -17,6 +17,7 @@ import requests
 import trustme
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from singer_sdk import RESTStream
 
 from sandbox_api import CRMAPI
 from sandbox_api.calltracker import CallTrackerAPI
@@ -69,8 +70,16 @@ def queries(sandbox: t.Any, api: str, path: str | None = None) -> list[tuple[str
     return [(r.path, r.query) for r in sandbox.requests_to(api, path)]
 
 
-def test_every_next_crm_page_is_sent_ahead_and_used(make_sandbox):
+def test_every_next_crm_page_is_sent_ahead_and_used(make_sandbox, monkeypatch):
     sandbox = make_sandbox(crm_api=CRMAPI(size=5, sizes={"contacts": 450, "deals": 230}))
+    built = []
+    sdk_build = RESTStream.build_prepared_request
+
+    def build(stream: RESTStream, *args: t.Any, **kwargs: t.Any) -> requests.PreparedRequest:
+        built.append(kwargs["url"])
+        return sdk_build(stream, *args, **kwargs)
+
+    monkeypatch.setattr(RESTStream, "build_prepared_request", build)
     out, tap = run(TapCRM, sandbox.crm_config(), {"contacts", "deals"})
 
     adapter = tap.fetch_ahead_adapter
@@ -83,6 +92,8 @@ def test_every_next_crm_page_is_sent_ahead_and_used(make_sandbox):
         assert len(logged) == len({repr(q) for q in logged}), name
     assert len(out.records["contacts"]) == 450
     assert len(out.records["deals"]) == 230
+    # Each request was prepared once: the SDK's loop was handed the one sent ahead.
+    assert len(built) == len(sandbox.requests_to("crm"))
 
 
 def test_every_next_calltracker_page_is_sent_ahead_and_used(make_sandbox):
