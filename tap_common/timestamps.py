@@ -79,15 +79,19 @@ def to_iso_utc(value: object) -> str | None:
     """``to_instant`` written as ``YYYY-MM-DDTHH:MM:SS.ffffff+00:00``; None if unreadable."""
     kind = type(value)
     if kind is str or kind is int:  # exact types: True == 1, but True is no timestamp
-        key = t.cast("str | int", value)
-        if key in _WRITTEN:
-            return _WRITTEN[key]
-        written = _to_iso_utc(key)
+        # One look-up for a hit (``t.cast`` here cost a function call per value).
+        written = _WRITTEN.get(value, _UNSEEN)  # type: ignore[call-overload]  # str or int
+        if written is not _UNSEEN:
+            return written  # type: ignore[return-value]  # a str or None stored below
+        written = _to_iso_utc(value)
         if len(_WRITTEN) >= _WRITTEN_MAX:  # memory stays flat however long the sync
             _WRITTEN.clear()
-        _WRITTEN[key] = written
+        _WRITTEN[value] = written  # type: ignore[index]  # str or int
         return written
     return _to_iso_utc(value)
+
+
+_UNSEEN = object()  # a value not in ``_WRITTEN`` (None is a value there: unreadable)
 
 
 # Written forms of str and int values seen lately: records repeat timestamps (a call's
