@@ -18,7 +18,6 @@ from __future__ import annotations
 import functools
 import math
 import re
-import typing as t
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 
@@ -82,7 +81,7 @@ def to_iso_utc(value: object) -> str | None:
         # One look-up for a hit (``t.cast`` here cost a function call per value).
         written = _WRITTEN.get(value, _UNSEEN)  # type: ignore[call-overload]  # str or int
         if written is not _UNSEEN:
-            return written  # type: ignore[return-value]  # a str or None stored below
+            return written
         written = _to_iso_utc(value)
         if len(_WRITTEN) >= _WRITTEN_MAX:  # memory stays flat however long the sync
             _WRITTEN.clear()
