@@ -326,3 +326,30 @@ def test_a_certificate_the_session_would_refuse_is_refused_ahead_too(https_serve
         assert not adapter.send_ahead(request, timeout=10, verify=True, cert=None, proxies={})
         with pytest.raises(requests.exceptions.SSLError):
             session.send(request)
+
+
+class _ClosingPages(_Pages):
+    """HTTP/1.0: the server closes the connection after every answer."""
+
+    protocol_version = "HTTP/1.0"
+
+
+def test_pages_go_ahead_to_a_server_that_closes_every_connection():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _ClosingPages)
+    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    adapter = FetchAheadAdapter()
+    try:
+        with requests.Session() as session:
+            session.mount("http://", adapter)
+            for page in range(1, 6):
+                request = prepared(session, url, page=page)
+                assert send_ahead(adapter, request)
+                assert session.send(request).json() == {"page": page}
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    # Each closed connection is seen before the next request goes ahead: none is lost.
+    assert (adapter.sent_ahead, adapter.unused, adapter.resent) == (5, 0, 0)
