@@ -33,11 +33,38 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+# End-to-end tests by what one takes (seconds of CPU, measured): Meltano runs, mostly.
+E2E_SECONDS = {
+    "test_reconcile_marks_exactly_the_deleted_contacts_and_leaves_the_daily_job_alone": 21,
+    "test_state_in_postgres_survives_a_container_that_starts_empty": 20,
+    "test_full_table_streams_mark_exactly_the_deleted_rows_then_restored_ones_live_again": 12,
+    "test_tables_loaded_by_0_1_lose_their_secrets_and_keep_loading": 10,
+    "test_demo_without_credentials_syncs_both_taps_from_the_sandbox_into_jsonl": 10,
+    "test_calltracker_into_postgres_then_only_changes_are_read_and_upserted": 10,
+    "test_second_meltano_run_reads_only_changes_and_upserts_them": 10,
+    "test_two_accounts_load_into_two_schemas_with_nothing_of_one_in_the_other": 10,
+    "test_a_full_read_failing_halfway_marks_no_row": 8,
+    "test_calltracker_user_renamed_between_runs_is_renamed_in_postgres": 8,
+}
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """End-to-end tests last: their one-time setup (``meltano install``) runs in the
-    background meanwhile (``_install_meltano_early``), and a worker reaching them finds it done.
+    """End-to-end tests first, the longest first, then the others in file order.
+
+    pytest-xdist's ``worksteal`` gives each worker a contiguous share of this list and lets
+    an idle worker take the END of a busy one's share: so the long tests start early and what
+    is left to share at the end of the run is short tests, not a 20 s Meltano test on one
+    worker while the other idles. The e2e tests' one-time setup (``meltano install``) starts
+    in the background (``_install_meltano_early``) before the first test.
     """
-    items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)
+
+    def order(item: pytest.Item) -> tuple[bool, int]:
+        if item.get_closest_marker("e2e") is None:
+            return (True, 0)
+        name = getattr(item, "originalname", item.name)
+        return (False, -E2E_SECONDS.get(name, 5))
+
+    items.sort(key=order)
 
 
 @pytest.fixture(scope="session", autouse=True)

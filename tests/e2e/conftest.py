@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import typing as t
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ from tap_calltracker.streams import STREAM_TYPES as CALLTRACKER_STREAMS
 from tap_calltracker.tap import TapCallTracker
 from tap_crm.streams import STREAM_TYPES as CRM_STREAMS
 from tap_crm.tap import TapCRM
+from tests.e2e.meltano_prefork import MeltanoPrefork
 from tests.pg import PostgresCluster
 from tests.singer_io import SingerOutput, sync
 
@@ -104,6 +106,38 @@ def make_both_apis(make_sandbox: t.Callable[..., Sandbox], size: int) -> Sandbox
     return make_sandbox(crm_api=CRMAPI(size=size), calltracker_api=CallTrackerAPI(size=size))
 
 
+# No test talks to anything but 127.0.0.1: Meltano otherwise asks PyPI for its latest version.
+# https://docs.meltano.com/reference/settings#clidisable_version_check
+QUIET_MELTANO = {
+    "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+    "MELTANO_CLI_DISABLE_VERSION_CHECK": "true",
+}
+_prefork: MeltanoPrefork | None = None
+_prefork_lock = threading.Lock()
+
+
+def run_meltano(
+    args: t.Sequence[str], env: t.Mapping[str, str], timeout: float
+) -> subprocess.CompletedProcess[str]:
+    """``meltano <args>`` in the repo: forked from a process that has imported Meltano
+    (``tests/e2e/meltano_prefork.py``), or started as a plain process with E2E_MELTANO_FORK=0."""
+    global _prefork  # noqa: PLW0603 (one server per test process, started on first use)
+    if os.environ.get("E2E_MELTANO_FORK") == "0":
+        return subprocess.run(
+            [str(VENV_BIN / "meltano"), *args],
+            cwd=REPO_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    with _prefork_lock:
+        if _prefork is None:
+            _prefork = MeltanoPrefork(Path(sys.executable), clean_environ(**QUIET_MELTANO))
+    return _prefork.run(args, env=env, cwd=REPO_ROOT, timeout=timeout)
+
+
 @dataclass
 class Meltano:
     """``meltano`` from the test venv, on the repo's project, with a private system dir."""
@@ -114,22 +148,20 @@ class Meltano:
         return clean_environ(
             MELTANO_SYS_DIR_ROOT=str(self.sys_dir),
             MELTANO_ENVIRONMENT="sandbox",
-            MELTANO_SEND_ANONYMOUS_USAGE_STATS="false",
+            **QUIET_MELTANO,
             **(extra or {}),
         )
+
+    def may_fail(
+        self, *args: str, env: t.Mapping[str, str] | None = None, timeout: float = 300
+    ) -> subprocess.CompletedProcess[str]:
+        """``meltano <args>``, whatever its exit code."""
+        return run_meltano(args, self.env(env), timeout)
 
     def __call__(
         self, *args: str, env: t.Mapping[str, str] | None = None, timeout: float = 300
     ) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(
-            [str(VENV_BIN / "meltano"), *args],
-            cwd=REPO_ROOT,
-            env=self.env(env),
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
+        result = self.may_fail(*args, env=env, timeout=timeout)
         if result.returncode != 0:
             output = (result.stdout + result.stderr)[-4000:]
             pytest.fail(f"meltano {' '.join(args)} exited {result.returncode}:\n{output}")
