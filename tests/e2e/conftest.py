@@ -12,7 +12,6 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 import typing as t
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +25,7 @@ from tap_calltracker.streams import STREAM_TYPES as CALLTRACKER_STREAMS
 from tap_calltracker.tap import TapCallTracker
 from tap_crm.streams import STREAM_TYPES as CRM_STREAMS
 from tap_crm.tap import TapCRM
-from tests.e2e.meltano_prefork import MeltanoPrefork
+from tests import prefork
 from tests.pg import PostgresCluster
 from tests.singer_io import SingerOutput, sync
 
@@ -112,17 +111,29 @@ QUIET_MELTANO = {
     "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
     "MELTANO_CLI_DISABLE_VERSION_CHECK": "true",
 }
-_prefork: MeltanoPrefork | None = None
-_prefork_lock = threading.Lock()
+# Imported once by the server the commands are forked from (tests/prefork.py): the CLI, and
+# what a `meltano run` imports after it (seen with `python -X importtime`): the system
+# database's migration check (alembic, mako), the SQLite and PostgreSQL dialects.
+MELTANO_PRELOAD = (
+    "meltano.cli",
+    "alembic.command",
+    "alembic.runtime.migration",
+    "alembic.script",
+    "mako.template",
+    "sqlalchemy.dialects.sqlite",
+    "sqlalchemy.dialects.postgresql",
+    "sqlite3",
+    "tomllib",
+)
+MELTANO = {"entry": "meltano.cli:main", "argv0": str(VENV_BIN / "meltano")}
 
 
 def run_meltano(
     args: t.Sequence[str], env: t.Mapping[str, str], timeout: float
 ) -> subprocess.CompletedProcess[str]:
     """``meltano <args>`` in the repo: forked from a process that has imported Meltano
-    (``tests/e2e/meltano_prefork.py``), or started as a plain process with E2E_MELTANO_FORK=0."""
-    global _prefork  # noqa: PLW0603 (one server per test process, started on first use)
-    if os.environ.get("E2E_MELTANO_FORK") == "0":
+    (tests/prefork.py), or started as a plain process with PREFORK=0."""
+    if not prefork.enabled():
         return subprocess.run(
             [str(VENV_BIN / "meltano"), *args],
             cwd=REPO_ROOT,
@@ -132,10 +143,8 @@ def run_meltano(
             timeout=timeout,
             check=False,
         )
-    with _prefork_lock:
-        if _prefork is None:
-            _prefork = MeltanoPrefork(Path(sys.executable), clean_environ(**QUIET_MELTANO))
-    return _prefork.run(args, env=env, cwd=REPO_ROOT, timeout=timeout)
+    server = prefork.server_for(MELTANO_PRELOAD, clean_environ(**QUIET_MELTANO))
+    return server.run(MELTANO, args, env=env, cwd=REPO_ROOT, timeout=timeout)
 
 
 @dataclass
