@@ -55,18 +55,16 @@ def test_the_child_gets_the_callers_environment_cwd_and_arguments(tmp_path):
     server = prefork.server_for(TAP_PRELOAD, os.environ)
     script = (
         "import json, os, sys; "
-        "print(json.dumps([os.getcwd(), os.environ.get('X'), sys.argv[1:], sys.path[0]]))"
+        "print(json.dumps([os.getcwd(), dict(os.environ), sys.argv[1:], sys.path[0]]))"
     )
     (tmp_path / "show.py").write_text(script)
+    env = {"X": "from the caller", "PATH": os.environ.get("PATH", "")}
     result = server.run(
-        {"module": "show", "argv0": "-m"},
-        ["a", "b c"],
-        env={"X": "from the caller", "PATH": os.environ.get("PATH", "")},
-        cwd=tmp_path,
-        timeout=60,
+        {"module": "show", "argv0": "-m"}, ["a", "b c"], env=env, cwd=tmp_path, timeout=60
     )
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == [str(tmp_path), "from the caller", ["a", "b c"], str(tmp_path)]  # fmt: skip
+    # The caller's environment only: nothing left of the server's.
+    assert json.loads(result.stdout) == [str(tmp_path), env, ["a", "b c"], str(tmp_path)]
     assert "X" not in os.environ  # the caller's own environment is untouched
 
 
