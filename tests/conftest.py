@@ -33,7 +33,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-# End-to-end tests by what one takes (seconds of CPU, measured): Meltano runs, mostly.
+# End-to-end tests by what one takes (seconds, measured; others count 5): Meltano runs, mostly.
 E2E_SECONDS = {
     "test_reconcile_marks_exactly_the_deleted_contacts_and_leaves_the_daily_job_alone": 21,
     "test_state_in_postgres_survives_a_container_that_starts_empty": 20,
@@ -48,23 +48,43 @@ E2E_SECONDS = {
 }
 
 
+# Unit tests each worker runs before its first end-to-end test, while the one-time
+# `meltano install` runs in the background (``_install_meltano_early``).
+LEAD_IN = 40
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """End-to-end tests first, the longest first, then the others in file order.
+    """Spread the end-to-end tests over the pytest-xdist workers, longest first.
 
-    pytest-xdist's ``worksteal`` gives each worker a contiguous share of this list and lets
-    an idle worker take the END of a busy one's share: so the long tests start early and what
-    is left to share at the end of the run is short tests, not a 20 s Meltano test on one
-    worker while the other idles. The e2e tests' one-time setup (``meltano install``) starts
-    in the background (``_install_meltano_early``) before the first test.
+    ``worksteal`` gives each of the N workers a contiguous 1/N of this list and lets an idle
+    worker take the END of a busy one's share. So the list is N shares of equal length, each
+    with its part of the e2e tests (balanced by ``E2E_SECONDS``, longest first) after a few
+    unit tests and before the rest: every worker runs Meltano from the start (no chain of
+    Meltano runs on one worker), the unit tests that sleep on a real clock overlap with them,
+    and what is left to steal at the end is short tests. Every worker computes the same order
+    (pytest-xdist requires it).
     """
+    workers = max(int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")), 1)
+    e2e = [item for item in items if item.get_closest_marker("e2e") is not None]
+    units = [item for item in items if item.get_closest_marker("e2e") is None]
 
-    def order(item: pytest.Item) -> tuple[bool, int]:
-        if item.get_closest_marker("e2e") is None:
-            return (True, 0)
-        name = getattr(item, "originalname", item.name)
-        return (False, -E2E_SECONDS.get(name, 5))
+    def seconds(item: pytest.Item) -> int:
+        return E2E_SECONDS.get(getattr(item, "originalname", item.name), 5)
 
-    items.sort(key=order)
+    groups: list[list[pytest.Item]] = [[] for _ in range(workers)]
+    loads = [0] * workers
+    for item in sorted(e2e, key=seconds, reverse=True):  # stable: ties keep file order
+        share = loads.index(min(loads))
+        groups[share].append(item)
+        loads[share] += seconds(item)
+    ordered: list[pytest.Item] = []
+    for share, group in enumerate(groups):
+        # The scheduler's split: share i ends at len(items) * (i + 1) // workers.
+        size = len(items) * (share + 1) // workers - len(ordered)
+        own = [units.pop(0) for _ in range(min(max(size - len(group), 0), len(units)))]
+        ordered += own[:LEAD_IN] + group + own[LEAD_IN:]
+    ordered += units
+    items[:] = ordered
 
 
 @pytest.fixture(scope="session", autouse=True)
