@@ -33,11 +33,58 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+# End-to-end tests by what one takes (seconds, measured; others count 5): Meltano runs, mostly.
+E2E_SECONDS = {
+    "test_reconcile_marks_exactly_the_deleted_contacts_and_leaves_the_daily_job_alone": 21,
+    "test_state_in_postgres_survives_a_container_that_starts_empty": 20,
+    "test_full_table_streams_mark_exactly_the_deleted_rows_then_restored_ones_live_again": 12,
+    "test_tables_loaded_by_0_1_lose_their_secrets_and_keep_loading": 10,
+    "test_demo_without_credentials_syncs_both_taps_from_the_sandbox_into_jsonl": 10,
+    "test_calltracker_into_postgres_then_only_changes_are_read_and_upserted": 10,
+    "test_second_meltano_run_reads_only_changes_and_upserts_them": 10,
+    "test_two_accounts_load_into_two_schemas_with_nothing_of_one_in_the_other": 10,
+    "test_a_full_read_failing_halfway_marks_no_row": 8,
+    "test_calltracker_user_renamed_between_runs_is_renamed_in_postgres": 8,
+}
+
+
+# Unit tests each worker runs before its first end-to-end test, while the one-time
+# `meltano install` runs in the background (``_install_meltano_early``).
+LEAD_IN = 40
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """End-to-end tests last: their one-time setup (``meltano install``) runs in the
-    background meanwhile (``_install_meltano_early``), and a worker reaching them finds it done.
+    """Spread the end-to-end tests over the pytest-xdist workers, longest first.
+
+    ``worksteal`` gives each of the N workers a contiguous 1/N of this list and lets an idle
+    worker take the END of a busy one's share. So the list is N shares of equal length, each
+    with its part of the e2e tests (balanced by ``E2E_SECONDS``, longest first) after a few
+    unit tests and before the rest: every worker runs Meltano from the start (no chain of
+    Meltano runs on one worker), the unit tests that sleep on a real clock overlap with them,
+    and what is left to steal at the end is short tests. Every worker computes the same order
+    (pytest-xdist requires it).
     """
-    items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)
+    workers = max(int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")), 1)
+    e2e = [item for item in items if item.get_closest_marker("e2e") is not None]
+    units = [item for item in items if item.get_closest_marker("e2e") is None]
+
+    def seconds(item: pytest.Item) -> int:
+        return E2E_SECONDS.get(getattr(item, "originalname", item.name), 5)
+
+    groups: list[list[pytest.Item]] = [[] for _ in range(workers)]
+    loads = [0] * workers
+    for item in sorted(e2e, key=seconds, reverse=True):  # stable: ties keep file order
+        share = loads.index(min(loads))
+        groups[share].append(item)
+        loads[share] += seconds(item)
+    ordered: list[pytest.Item] = []
+    for share, group in enumerate(groups):
+        # The scheduler's split: share i ends at len(items) * (i + 1) // workers.
+        size = len(items) * (share + 1) // workers - len(ordered)
+        own = [units.pop(0) for _ in range(min(max(size - len(group), 0), len(units)))]
+        ordered += own[:LEAD_IN] + group + own[LEAD_IN:]
+    ordered += units
+    items[:] = ordered
 
 
 @pytest.fixture(scope="session", autouse=True)

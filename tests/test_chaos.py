@@ -3,25 +3,17 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 from sandbox_api import CRMAPI, CallTrackerAPI
 from tap_calltracker.streams import STREAM_TYPES as CALLTRACKER_STREAMS
 from tap_crm.streams import STREAM_TYPES as CRM_STREAMS
-from tests.singer_io import SingerOutput
+from tests.singer_io import SingerOutput, run_module
 
 
 def run_tap(module: str, config: dict, tmp_path) -> SingerOutput:
     config_file = tmp_path / f"{module}.json"
     config_file.write_text(json.dumps(config))
-    result = subprocess.run(
-        [sys.executable, "-m", module, "--config", str(config_file)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    result = run_module(module, "--config", str(config_file), timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     return SingerOutput.parse(result.stdout)
 

@@ -6,7 +6,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 
@@ -18,6 +17,7 @@ from sandbox_api import CRMAPI, CallTrackerAPI
 from tap_calltracker.streams import STREAM_TYPES as CALLTRACKER_STREAMS
 from tap_common.input_errors import InputError, check_environment, read_json_object
 from tap_crm.streams import STREAM_TYPES as CRM_STREAMS
+from tests.singer_io import run_module
 
 
 @dataclass
@@ -54,13 +54,7 @@ TAPS = [
 
 
 def run(tap: Tap, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", tap.module, *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_module(tap.module, *args)
 
 
 @pytest.mark.parametrize("tap", TAPS, ids=lambda tap: tap.api)
@@ -218,13 +212,8 @@ def test_missing_state_file_is_one_line_not_a_usage_message(tmp_path):
 
 def test_debug_log_level_adds_the_traceback(tmp_path):
     config = write(tmp_path, "config.json", "{,}")
-    result = subprocess.run(
-        [sys.executable, "-m", "tap_crm.tap", "--config", config],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env={**os.environ, "TAP_CRM_LOGLEVEL": "DEBUG"},
+    result = run_module(
+        "tap_crm.tap", "--config", config, env={**os.environ, "TAP_CRM_LOGLEVEL": "DEBUG"}
     )
     assert result.returncode == 1
     assert "is not valid JSON" in result.stderr
@@ -283,12 +272,10 @@ def test_unset_credentials_are_named_with_the_variables_to_set(make_sandbox, tmp
 
 def test_an_inherited_meltano_extractor_without_credentials_names_its_own_variables(tmp_path):
     config_file = write(tmp_path, "config.json", '{"api_url": "http://127.0.0.1:9"}')
-    result = subprocess.run(
-        [sys.executable, "-m", "tap_crm.tap", "--config", config_file],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    result = run_module(
+        "tap_crm.tap",
+        "--config",
+        config_file,
         env={**os.environ, "MELTANO_EXTRACTOR_NAME": "tap-crm--acme"},
     )
     assert_one_line_error(

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import subprocess
-import sys
 from datetime import datetime, timezone
 
 import pytest
@@ -16,7 +14,7 @@ from sandbox_api.crm import PAGINATED
 from tap_common.errors import AuthenticationError
 from tap_crm.streams import STREAM_TYPES
 from tap_crm.tap import TapCRM
-from tests.singer_io import catalog_selecting, sync
+from tests.singer_io import catalog_selecting, run_module, sync
 
 STREAMS = [s.name for s in STREAM_TYPES]
 KEYS = {s.name: s.primary_keys[0] for s in STREAM_TYPES}
@@ -121,13 +119,8 @@ def test_bad_credentials_fail_at_once_naming_the_settings(sandbox):
 
 
 def test_about_markdown_lists_settings_and_marks_secrets():
-    result = subprocess.run(
-        [sys.executable, "-m", "tap_crm.tap", "--about", "--format=markdown"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+    result = run_module("tap_crm.tap", "--about", "--format=markdown")
+    assert result.returncode == 0, result.stderr
     for setting in ("username", "password", "api_url", "start_date", "page_size"):
         assert f"| {setting}" in result.stdout
     assert "https://app.onepagecrm.com/api/v3" in result.stdout
@@ -136,13 +129,7 @@ def test_about_markdown_lists_settings_and_marks_secrets():
 def test_connection_test_reads_one_record_per_stream(sandbox, tmp_path):
     config_file = tmp_path / "config.json"
     config_file.write_text(json.dumps(sandbox.crm_config()))
-    result = subprocess.run(
-        [sys.executable, "-m", "tap_crm.tap", "--config", str(config_file), "--test"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_module("tap_crm.tap", "--config", str(config_file), "--test")
     assert result.returncode == 0, result.stderr
     assert "ERROR" not in result.stderr  # stopping after one record is not an error
     records = [json.loads(line) for line in result.stdout.splitlines()]
@@ -160,14 +147,7 @@ def test_settings_are_read_from_environment_variables(sandbox):
         "TAP_CRM_PAGE_SIZE": "7",
         "TAP_CRM_MAX_REQUESTS_PER_SECOND": "0",
     }
-    result = subprocess.run(
-        [sys.executable, "-m", "tap_crm.tap", "--config", "ENV", "--test"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env=env,
-    )
+    result = run_module("tap_crm.tap", "--config", "ENV", "--test", env=env)
     assert result.returncode == 0, result.stderr
     assert {r.arg("per_page") for r in sandbox.requests_to("crm", "/contacts")} == {"7"}
 

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import subprocess
-import sys
 from datetime import datetime, timezone
 
 import jsonschema
@@ -22,7 +20,7 @@ from sandbox_api import CRMAPI, CallTrackerAPI
 from sandbox_api.oddities import MISSING, ODD_VALUES
 from tap_calltracker.tap import TapCallTracker
 from tap_crm.tap import TapCRM
-from tests.singer_io import SingerOutput, catalog_selecting, sync
+from tests.singer_io import SingerOutput, catalog_selecting, run_module, sync
 
 # What each odd value becomes in a field of each kind; a name not listed becomes null
 # with a warning ("missing" stays missing, "null" stays null, both without a warning).
@@ -437,12 +435,9 @@ def test_the_cli_exits_0_with_every_record_and_valid_utf8_despite_odd_values(
     catalog_file = tmp_path / "catalog.json"
     catalog_file.write_text(json.dumps(catalog_selecting(tap_class, config, [stream])))
 
-    result = subprocess.run(
-        [sys.executable, "-m", f"tap_{tap}.tap", "--config", str(config_file),
-         "--catalog", str(catalog_file)],
-        capture_output=True,
-        timeout=120,
-        check=False,
+    result = run_module(
+        f"tap_{tap}.tap", "--config", str(config_file), "--catalog", str(catalog_file),
+        timeout=120, text=False,
     )  # fmt: skip
 
     assert result.returncode == 0, result.stderr.decode(errors="replace")[-2000:]

@@ -25,6 +25,7 @@ from tap_calltracker.streams import STREAM_TYPES as CALLTRACKER_STREAMS
 from tap_calltracker.tap import TapCallTracker
 from tap_crm.streams import STREAM_TYPES as CRM_STREAMS
 from tap_crm.tap import TapCRM
+from tests import prefork
 from tests.pg import PostgresCluster
 from tests.singer_io import SingerOutput, sync
 
@@ -104,6 +105,48 @@ def make_both_apis(make_sandbox: t.Callable[..., Sandbox], size: int) -> Sandbox
     return make_sandbox(crm_api=CRMAPI(size=size), calltracker_api=CallTrackerAPI(size=size))
 
 
+# No test talks to anything but 127.0.0.1: Meltano otherwise asks PyPI for its latest version.
+# https://docs.meltano.com/reference/settings#clidisable_version_check
+QUIET_MELTANO = {
+    "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+    "MELTANO_CLI_DISABLE_VERSION_CHECK": "true",
+}
+# Imported once by the server the commands are forked from (tests/prefork.py): the CLI, and
+# what a `meltano run` imports after it (seen with `python -X importtime`): the system
+# database's migration check (alembic, mako), the SQLite and PostgreSQL dialects.
+MELTANO_PRELOAD = (
+    "meltano.cli",
+    "alembic.command",
+    "alembic.runtime.migration",
+    "alembic.script",
+    "mako.template",
+    "sqlalchemy.dialects.sqlite",
+    "sqlalchemy.dialects.postgresql",
+    "sqlite3",
+    "tomllib",
+)
+MELTANO = {"entry": "meltano.cli:main", "argv0": str(VENV_BIN / "meltano")}
+
+
+def run_meltano(
+    args: t.Sequence[str], env: t.Mapping[str, str], timeout: float
+) -> subprocess.CompletedProcess[str]:
+    """``meltano <args>`` in the repo: forked from a process that has imported Meltano
+    (tests/prefork.py), or started as a plain process with PREFORK=0."""
+    if not prefork.enabled():
+        return subprocess.run(
+            [str(VENV_BIN / "meltano"), *args],
+            cwd=REPO_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    server = prefork.server_for(MELTANO_PRELOAD, clean_environ(**QUIET_MELTANO))
+    return server.run(MELTANO, args, env=env, cwd=REPO_ROOT, timeout=timeout)
+
+
 @dataclass
 class Meltano:
     """``meltano`` from the test venv, on the repo's project, with a private system dir."""
@@ -114,22 +157,20 @@ class Meltano:
         return clean_environ(
             MELTANO_SYS_DIR_ROOT=str(self.sys_dir),
             MELTANO_ENVIRONMENT="sandbox",
-            MELTANO_SEND_ANONYMOUS_USAGE_STATS="false",
+            **QUIET_MELTANO,
             **(extra or {}),
         )
+
+    def may_fail(
+        self, *args: str, env: t.Mapping[str, str] | None = None, timeout: float = 300
+    ) -> subprocess.CompletedProcess[str]:
+        """``meltano <args>``, whatever its exit code."""
+        return run_meltano(args, self.env(env), timeout)
 
     def __call__(
         self, *args: str, env: t.Mapping[str, str] | None = None, timeout: float = 300
     ) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(
-            [str(VENV_BIN / "meltano"), *args],
-            cwd=REPO_ROOT,
-            env=self.env(env),
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
+        result = self.may_fail(*args, env=env, timeout=timeout)
         if result.returncode != 0:
             output = (result.stdout + result.stderr)[-4000:]
             pytest.fail(f"meltano {' '.join(args)} exited {result.returncode}:\n{output}")

@@ -7,7 +7,6 @@ the repo's ``meltano.yml``, records deleted in the sandbox between runs.
 from __future__ import annotations
 
 import json
-import subprocess
 import typing as t
 
 import pytest
@@ -16,7 +15,7 @@ from psycopg import sql
 from sandbox_api import CRMAPI
 from sandbox_api.calltracker import CallTrackerAPI
 from sandbox_api.deletions import record_key
-from tests.e2e.conftest import REPO_ROOT, VENV_BIN, TapCase, sandbox_env
+from tests.e2e.conftest import TapCase, sandbox_env
 
 pytestmark = pytest.mark.e2e
 
@@ -79,18 +78,6 @@ def delete_some(tap: TapCase, sandbox: t.Any) -> dict[str, set]:
 
 # A full-table stream whose path no other stream's contains (the fault matches substrings).
 FAILING = {"tap-crm": "pipelines", "tap-calltracker": "tags"}
-
-
-def meltano_may_fail(meltano: t.Any, *args: str, env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [str(VENV_BIN / "meltano"), *args],
-        cwd=REPO_ROOT,
-        env=meltano.env(env),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
 
 
 @pytest.mark.parametrize("hard", [False, True], ids=["soft", "hard"])
@@ -170,7 +157,7 @@ def test_a_full_read_failing_halfway_marks_no_row(meltano, pg_cluster, make_sand
     path = tap_case.paths[stream]
     # Its first page answers; from the second on the API fails, retries included.
     sandbox.faults.fail(status=503, times=None, api=tap_case.api, path=path, after=1)
-    result = meltano_may_fail(meltano, *run, env=env)
+    result = meltano.may_fail(*run, env=env)
     assert result.returncode != 0
 
     with pg_cluster.connect(database) as conn:
