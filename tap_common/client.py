@@ -205,17 +205,21 @@ class APIStream(
             return
         if not records and not paginator.continue_if_empty(response):
             return
-        if not self.pacer.send_now():
+        if not self.pacer.due_now():
             return
         request = self.page_request(next_page_token)
         session = self.requests_session
-        self.fetch_ahead_adapter.send_ahead(
+        sent = self.fetch_ahead_adapter.send_ahead(
             request,
             timeout=self.timeout,
             verify=session.verify,
             cert=session.cert,
             proxies=resolve_proxies(request, session.proxies, session.trust_env),
         )
+        if sent:
+            # Counted by the pacer now; one that did not go (a proxy, an error) is paced
+            # and counted when it goes the usual way.
+            self.pacer.sent_ahead()
 
     def page_request(self, next_page_token: t.Any) -> requests.PreparedRequest:
         """The request the SDK's loop sends for ``next_page_token``: built as its

@@ -167,15 +167,16 @@ class RequestPacer:
             self._count_request()
             return max(wait, 0.0)
 
-    def send_now(self) -> bool:
-        """Count a request going out now if it needs no wait, and say whether it was
-        counted: a request sent ahead of its turn (``tap_common.fetch_ahead``) is sent only
-        when the pace would not have held it back."""
+    def due_now(self) -> bool:
+        """Whether a request may go out now without waiting (a request sent ahead of its
+        turn, ``tap_common.fetch_ahead``, goes only then)."""
         with self._lock:
-            if self.wait_before_request() > 0:
-                return False
+            return self.wait_before_request() <= 0
+
+    def sent_ahead(self) -> None:
+        """Count a request that went out ahead of its turn (``due_now`` said it could)."""
+        with self._lock:
             self._count_request()
-            return True
 
     def _count_request(self) -> None:
         if self.budget.remaining is not None:

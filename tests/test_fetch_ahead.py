@@ -23,7 +23,9 @@ from sandbox_api import CRMAPI
 from sandbox_api.calltracker import CallTrackerAPI
 from sandbox_api.variations import Variations
 from tap_calltracker.tap import TapCallTracker
+from tap_common import pacing
 from tap_common.fetch_ahead import FetchAheadAdapter
+from tap_common.pacing import Budget, RequestPacer
 from tap_crm.tap import TapCRM
 from tests.singer_io import SingerOutput, catalog_selecting
 
@@ -370,3 +372,18 @@ def test_pages_go_ahead_to_a_server_that_closes_every_connection():
 
     # Each closed connection is seen before the next request goes ahead: none is lost.
     assert (adapter.sent_ahead, adapter.unused, adapter.resent) == (5, 0, 0)
+
+
+def test_the_pacer_counts_a_request_only_once_it_went_ahead():
+    pacer = RequestPacer(max_requests_per_second=None, max_wait=10)
+    pacer.observe(Budget(limit=100, remaining=50, reset_at=pacing.now() + 60))
+
+    # Asking whether a request may go ahead counts nothing (it may not go: a proxy, an error).
+    assert pacer.due_now()
+    assert pacer.due_now()
+    assert pacer.budget.remaining == 50
+    pacer.sent_ahead()
+    assert pacer.budget.remaining == 49
+    # No budget left: nothing goes ahead; the usual path waits for the reset.
+    pacer.observe(Budget(limit=100, remaining=0, reset_at=pacing.now() + 60))
+    assert not pacer.due_now()
