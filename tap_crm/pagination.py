@@ -178,12 +178,29 @@ class PlainPages(PageNumbers):
         return page.records
 
 
+class _PagedToken(t.Protocol):
+    @property
+    def page(self) -> int: ...
+
+
+P = t.TypeVar("P", bound=_PagedToken)
+
+
+class TokenPages(CRMPaginator[P]):
+    """A paginator whose token is a tuple that holds the page number among other things."""
+
+    @property
+    @override
+    def page_number(self) -> int:
+        return self.current_value.page
+
+
 class PassToken(t.NamedTuple):
     page: int
     pass_number: int = 1
 
 
-class NewestFirstPasses(CRMPaginator[PassToken]):
+class NewestFirstPasses(TokenPages[PassToken]):
     """A whole list by page numbers, read again while it misses records by its own count.
 
     Records sharing a sort value may come back in a new order on every request, so page
@@ -200,11 +217,6 @@ class NewestFirstPasses(CRMPaginator[PassToken]):
         self._emit_from = emit_from
         self._seen: set[t.Any] = set()
         self._total = 0
-
-    @property
-    @override
-    def page_number(self) -> int:
-        return self.current_value.page
 
     @override
     def accept(self, page: Page) -> list:
@@ -260,7 +272,7 @@ class SeekToken(t.NamedTuple):
     bulk_pass: int = 0  # >0: reading the bulk second ``since``, in this pass
 
 
-class ModifiedSincePasses(CRMPaginator[SeekToken]):
+class ModifiedSincePasses(TokenPages[SeekToken]):
     """Page tokens are (since, page, pass); see the module docstring.
 
     After a bulk second's pass, ``count_needed`` is that second: the stream answers
@@ -278,11 +290,6 @@ class ModifiedSincePasses(CRMPaginator[SeekToken]):
         # The second whose count decides the next request, and the pass that read it.
         self.count_needed: int | None = None
         self._pass_read: SeekToken | None = None
-
-    @property
-    @override
-    def page_number(self) -> int:
-        return self.current_value.page
 
     @override
     def accept(self, page: Page) -> list:
