@@ -6,7 +6,6 @@ The mirror of tests/test_crm_resilience.py, against the call API's own answers
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 from datetime import datetime, timezone
@@ -25,9 +24,8 @@ from tap_common.errors import (
     RateLimitExhaustedError,
     UnexpectedResponseError,
 )
-from tests.singer_io import catalog_selecting, run_tap_cli, sync
+from tests.singer_io import catalog_selecting, sync
 
-SECRET = "t0ken-never-logged"
 JSON = {"Content-Type": "application/json"}
 
 
@@ -339,82 +337,3 @@ def test_a_failing_stream_leaves_finished_streams_state_emitted(sandbox):
     assert bookmarks["calls"]["replication_key_value"] == datetime.fromtimestamp(
         newest, tz=timezone.utc
     ).isoformat(timespec="microseconds")
-
-
-# -- bad config, via the CLI -------------------------------------------------------------------
-
-
-run_cli = functools.partial(run_tap_cli, "tap_calltracker.tap")
-
-
-@pytest.mark.parametrize(
-    ("change", "setting"),
-    [
-        ({"api_id": None}, "api_id"),
-        ({"api_token": None}, "api_token"),
-        ({"api_url": "ftp://example.com/v1"}, "api_url"),
-        ({"page_size": 500}, "page_size"),
-        ({"page_size": 0}, "page_size"),
-        ({"start_date": "last tuesday"}, "start_date"),
-    ],
-)
-def test_bad_config_fails_before_any_request_naming_the_setting(sandbox, tmp_path, change, setting):
-    config = {**sandbox.calltracker_config(), **change}
-    config = {k: v for k, v in config.items() if v is not None}
-    result = run_cli(config=config, tmp_path=tmp_path)
-
-    assert result.returncode != 0
-    assert setting in result.stderr
-    assert "Traceback" not in result.stderr
-    assert sandbox.requests_to("calltracker") == []
-
-
-def test_unreachable_api_fails_with_one_line_naming_api_url(tmp_path):
-    config = {
-        "api_id": "id",
-        "api_token": SECRET,
-        "api_url": "http://127.0.0.1:9/v1",
-        "max_retries": 1,
-        "backoff_factor": 0.01,
-    }
-    result = run_cli(config=config, tmp_path=tmp_path)
-
-    assert result.returncode == 1
-    errors = [line for line in result.stderr.splitlines() if "ERROR" in line]
-    assert len(errors) == 1
-    assert "api_url" in errors[0]
-    assert "Traceback" not in result.stderr
-
-
-# -- secrets -------------------------------------------------------------------------------------
-
-
-def test_secrets_never_appear_in_logs_errors_state_or_about(sandbox, tmp_path):
-    sandbox.faults.fail(503, times=2, api="calltracker")
-    sandbox.faults.add(
-        Fault("status", status=429, times=1, api="calltracker", headers={"Retry-After": "0"})
-    )
-    config = sandbox.calltracker_config(loglevel="DEBUG")
-    ok = run_cli(config=config, tmp_path=tmp_path)
-    bad = run_cli(config={**config, "api_token": SECRET}, tmp_path=tmp_path)
-    about = run_cli(
-        "--about", "--format=json", config={**config, "api_token": SECRET}, tmp_path=tmp_path
-    )
-
-    assert ok.returncode == 0
-    assert bad.returncode == 1
-    for result in (ok, bad, about):
-        everything = result.stdout + result.stderr
-        assert config["api_token"] not in everything
-        assert SECRET not in everything
-        assert "Authorization" not in everything
-
-
-def test_bad_config_in_connection_test_mode_is_reported_without_traceback(sandbox, tmp_path):
-    config = {**sandbox.calltracker_config(), "page_size": 1000}
-    result = run_cli("--test", config=config, tmp_path=tmp_path)
-
-    assert result.returncode == 1
-    assert "page_size" in result.stderr
-    assert "Traceback" not in result.stderr
-    assert sandbox.requests_to("calltracker") == []

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 
@@ -18,9 +17,7 @@ from tap_common.errors import (
     UnexpectedResponseError,
 )
 from tap_crm.tap import TapCRM
-from tests.singer_io import catalog_selecting, run_tap_cli, sync
-
-SECRET = "pa55-w0rd-never-logged"
+from tests.singer_io import catalog_selecting, sync
 
 
 def contacts_sync(sandbox, *, expect_error: bool = False, **settings):
@@ -311,80 +308,3 @@ def test_a_failing_stream_leaves_finished_streams_state_emitted(sandbox):
         newest = max(r["modified_at"] for r in sandbox.crm.records[finished])
         # Written as ISO-8601 UTC with microseconds.
         assert bookmarks[finished]["replication_key_value"] == newest.replace("Z", ".000000+00:00")
-
-
-# -- bad config, via the CLI -------------------------------------------------------------------
-
-
-run_cli = functools.partial(run_tap_cli, "tap_crm.tap")
-
-
-@pytest.mark.parametrize(
-    ("change", "setting"),
-    [
-        ({"username": None}, "username"),
-        ({"password": None}, "password"),
-        ({"api_url": "ftp://example.com/v3"}, "api_url"),
-        ({"page_size": 500}, "page_size"),
-        ({"page_size": 0}, "page_size"),
-        ({"start_date": "last tuesday"}, "start_date"),
-    ],
-)
-def test_bad_config_fails_before_any_request_naming_the_setting(sandbox, tmp_path, change, setting):
-    config = {**sandbox.crm_config(), **change}
-    config = {k: v for k, v in config.items() if v is not None}
-    result = run_cli(config=config, tmp_path=tmp_path)
-
-    assert result.returncode != 0
-    assert setting in result.stderr
-    assert "Traceback" not in result.stderr
-    assert sandbox.requests_to("crm") == []
-
-
-def test_unreachable_api_fails_with_one_line_naming_api_url(tmp_path):
-    config = {
-        "username": "u",
-        "password": SECRET,
-        "api_url": "http://127.0.0.1:9/api/v3",
-        "max_retries": 1,
-        "backoff_factor": 0.01,
-    }
-    result = run_cli(config=config, tmp_path=tmp_path)
-
-    assert result.returncode == 1
-    errors = [line for line in result.stderr.splitlines() if "ERROR" in line]
-    assert len(errors) == 1
-    assert "api_url" in errors[0]
-    assert "Traceback" not in result.stderr
-
-
-# -- secrets -------------------------------------------------------------------------------------
-
-
-def test_secrets_never_appear_in_logs_errors_state_or_about(sandbox, tmp_path):
-    sandbox.faults.fail(503, times=2)
-    sandbox.faults.add(Fault("status", status=429, times=1, headers={"Retry-After": "0"}))
-    config = sandbox.crm_config(loglevel="DEBUG")
-    ok = run_cli(config=config, tmp_path=tmp_path)
-    bad = run_cli(config={**config, "password": SECRET}, tmp_path=tmp_path)
-    about = run_cli(
-        "--about", "--format=json", config={**config, "password": SECRET}, tmp_path=tmp_path
-    )
-
-    assert ok.returncode == 0
-    assert bad.returncode == 1
-    for result in (ok, bad, about):
-        everything = result.stdout + result.stderr
-        assert config["password"] not in everything
-        assert SECRET not in everything
-        assert "Authorization" not in everything
-
-
-def test_bad_config_in_connection_test_mode_is_reported_without_traceback(sandbox, tmp_path):
-    config = {**sandbox.crm_config(), "page_size": 1000}
-    result = run_cli("--test", config=config, tmp_path=tmp_path)
-
-    assert result.returncode == 1
-    assert "page_size" in result.stderr
-    assert "Traceback" not in result.stderr
-    assert sandbox.requests_to("crm") == []
