@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import gc
 import importlib
 import json
 import os
@@ -43,6 +44,10 @@ def serve(preload: t.Sequence[str]) -> None:
     for name in preload:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
+    # What the imports made stays as it is: the garbage collector no longer walks it, so a
+    # child does not write to (and so copy) the pages those objects share with the server.
+    # https://docs.python.org/3/library/gc.html#gc.freeze
+    gc.freeze()
     # The protocol gets its own descriptors; 0, 1 and 2 are the commands' (set per child).
     requests = os.fdopen(os.dup(0), "r", encoding="utf-8")
     answers = os.fdopen(os.dup(1), "w", encoding="utf-8")

@@ -25,7 +25,7 @@ from tap_calltracker.streams import STREAM_TYPES as CALLTRACKER_STREAMS
 from tap_calltracker.tap import TapCallTracker
 from tap_crm.streams import STREAM_TYPES as CRM_STREAMS
 from tap_crm.tap import TapCRM
-from tests import prefork
+from tests import plugin_prefork, prefork
 from tests.pg import PostgresCluster
 from tests.singer_io import SingerOutput, sync
 
@@ -126,6 +126,17 @@ MELTANO_PRELOAD = (
     "tomllib",
 )
 MELTANO = {"entry": "meltano.cli:main", "argv0": str(VENV_BIN / "meltano")}
+# The plugins `meltano run` starts as processes, forked from a server of their own venv
+# (tests/plugin_prefork.py), and what each imports before it reads its input.
+PLUGIN_PRELOAD = {
+    ("extractors", "tap-crm"): ("tap_crm.tap", "tap_calltracker.tap"),
+    ("extractors", "tap-calltracker"): ("tap_crm.tap", "tap_calltracker.tap"),
+    ("loaders", "target-postgres"): (
+        "target_postgres.target",
+        "sqlalchemy.dialects.postgresql.psycopg",
+        "psycopg",
+    ),
+}
 
 
 def run_meltano(
@@ -152,14 +163,19 @@ class Meltano:
     """``meltano`` from the test venv, on the repo's project, with a private system dir."""
 
     sys_dir: Path
+    plugin_servers: str | None = None  # where the plugin prefork servers listen, if any
 
     def env(self, extra: t.Mapping[str, str] | None = None) -> dict[str, str]:
-        return clean_environ(
-            MELTANO_SYS_DIR_ROOT=str(self.sys_dir),
-            MELTANO_ENVIRONMENT="sandbox",
-            **QUIET_MELTANO,
+        forked = {plugin_prefork.ENV: self.plugin_servers} if self.plugin_servers else {}
+        return {
+            **clean_environ(
+                MELTANO_SYS_DIR_ROOT=str(self.sys_dir),
+                MELTANO_ENVIRONMENT="sandbox",
+                **QUIET_MELTANO,
+                **forked,
+            ),
             **(extra or {}),
-        )
+        }
 
     def may_fail(
         self, *args: str, env: t.Mapping[str, str] | None = None, timeout: float = 300
@@ -206,19 +222,35 @@ def installed_plugins(tmp_path_factory: pytest.TempPathFactory) -> Path:
         done = base / "meltano-installed.done"  # venvs hold absolute paths: no rename
         if not done.exists():
             Meltano(shared)("install", timeout=600)
+            for kind, plugin in PLUGIN_PRELOAD:
+                plugin_prefork.install_launcher(
+                    shared / kind / plugin / "venv" / "bin" / plugin, f"{kind}__{plugin}"
+                )
             done.touch()
     return shared
 
 
 @pytest.fixture(scope="session")
-def meltano(tmp_path_factory: pytest.TempPathFactory) -> Meltano:
+def meltano(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[Meltano]:
     """Meltano with every plugin installed and a system database of its own (this worker's:
-    state written by one worker's tests never meets another's)."""
+    state written by one worker's tests never meets another's); the taps and target-postgres
+    forked from servers of this worker's (tests/plugin_prefork.py), unless PREFORK=0."""
     shared = installed_plugins(tmp_path_factory)
+    servers = plugin_prefork.PluginServers() if prefork.enabled() else None
+    if servers is not None:
+        for (kind, plugin), preload in PLUGIN_PRELOAD.items():
+            servers.start(
+                shared / kind / plugin / "venv" / "bin" / "python", f"{kind}__{plugin}", preload
+            )
     sys_dir = tmp_path_factory.mktemp("meltano-sys")
     for entry in shared.iterdir():
         # Plugin venvs are only read by runs (Meltano writes a run's files under run/).
         if entry.is_dir() and entry.name not in {"run", "logs"}:
             (sys_dir / entry.name).symlink_to(entry, target_is_directory=True)
     shutil.copy(shared / "meltano.db", sys_dir / "meltano.db")  # migrated, no state yet
-    return Meltano(sys_dir)
+    if servers is None:
+        yield Meltano(sys_dir)
+        return
+    servers.wait_ready()
+    yield Meltano(sys_dir, servers.directory)
+    servers.close()
