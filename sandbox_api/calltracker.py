@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from typing_extensions import override
 
 from sandbox_api import calltracker_data as data
-from sandbox_api import fake
+from sandbox_api import fake, generated
 from sandbox_api.calltracker_fetch import call_as_listed
 from sandbox_api.deletions import Deletions
 from sandbox_api.http import Request, Response
@@ -76,7 +76,7 @@ class CallTrackerAPI(Deletions, SandboxAPIBase):
         self.records: dict[str, list[dict]] = {}
         for resource, generate in data.GENERATORS.items():
             count = (sizes or {}).get(resource, DEFAULT_SIZES.get(resource, size))
-            self.records[resource] = [generate(i, count) for i in range(count)]
+            self.records[resource] = generated.records(generate, count)
         self._next_index = {name: len(rows) for name, rows in self.records.items()}
         self._index: dict[tuple[str, bool], tuple[list[dict], list[int]]] = {}
         self.oddities = Oddities()  # odd values served in chosen records (off: empty)

@@ -14,6 +14,8 @@ import typing as t
 import uuid
 from datetime import datetime, timedelta
 
+import msgspec
+
 from sandbox_api import fake
 
 Record = dict[str, t.Any]
@@ -249,6 +251,17 @@ def contact(i: int, total: int) -> Record:
     }
 
 
+def call_contact(i: int) -> Record:
+    """The contact shown on call ``i``: one of 50, each generated once and handed out as a
+    copy of its own (every call record may be edited on its own)."""
+    return msgspec.json.decode(_call_contact_json(i % 50))
+
+
+@functools.lru_cache(maxsize=50)
+def _call_contact_json(i: int) -> bytes:
+    return msgspec.json.encode(contact(i, 50))
+
+
 def call(i: int, total: int) -> Record:
     r = fake.rng("ct-call", i)
     started = fake.moment(i, total, r)
@@ -282,7 +295,7 @@ def call(i: int, total: int) -> Record:
         "assigned_to": fake.maybe(r, user_ref(i + 1), null=0.7),
         "transferred_by": fake.maybe(r, user_ref(i + 2), null=0.9),
         "transferred_to": fake.maybe(r, user_ref(i + 3), null=0.9),
-        "contact": fake.maybe(r, contact(i % 50, 50), null=0.6),
+        "contact": fake.maybe(r, call_contact(i), null=0.6),
         "number": number_ref(i),
         "teams": [team_ref(i)] if inbound else [],
         "comments": [comment(r, i, n, started) for n in range(r.randrange(0, 3))],

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 
 from typing_extensions import override
 
-from sandbox_api import crm_data, fake
+from sandbox_api import crm_data, fake, generated
 from sandbox_api.crm_lists import CRMListSwitches
 from sandbox_api.deletions import Deletions
 from sandbox_api.http import Request, Response
@@ -98,7 +98,7 @@ class CRMAPI(Deletions, SandboxAPIBase):
         self.records: dict[str, list[dict]] = {}
         for resource, generate in crm_data.GENERATORS.items():
             count = (sizes or {}).get(resource, DEFAULT_SIZES.get(resource, size))
-            self.records[resource] = [generate(i, count) for i in range(count)]
+            self.records[resource] = generated.records(generate, count)
         self._next_index = {name: len(rows) for name, rows in self.records.items()}
         self._index: dict[tuple[str, str | None], tuple[list[dict], list[datetime]]] = {}
         self.oddities = Oddities()  # odd values served in chosen records (off: empty)
