@@ -138,3 +138,60 @@ def test_signal_while_a_message_is_written_waits_for_the_end_of_the_line(make_sa
     records = [m for m in out.messages if m["type"] == "RECORD"]
     assert len(records) == 1  # the one being written when the signal came, whole
     assert out.messages[-1]["type"] == "STATE"
+
+
+class _SignalledWhenCollected(io.RawIOBase):
+    """An io object that receives SIGTERM when it is collected: CPython's io finalizer reads
+    ``closed`` (here Python code, as urllib3's ``HTTPResponse.closed`` is), the handler runs
+    there, and the finalizer clears what it raises without a word."""
+
+    def __init__(self, raised: list[BaseException]) -> None:
+        super().__init__()
+        self.raised = raised
+
+    @property
+    def closed(self) -> bool:
+        try:
+            signal.raise_signal(signal.SIGTERM)  # the handler runs here
+        except BaseException as exc:
+            self.raised.append(exc)
+            raise  # to the finalizer, which clears it
+        return False
+
+
+def test_signal_whose_exception_a_finalizer_drops_still_stops_the_sync(make_sandbox, monkeypatch):
+    """A SIGTERM handled inside an io finalizer (the previous page's response, collected when
+    the next request replaces it) still ends the sync, at the next message boundary."""
+    sandbox = make_sandbox(crm_api=CRMAPI(size=SIZE))
+    previous = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+    tap = TapCRM(config=sandbox.crm_config(page_size=10), parse_env_config=False)
+    adapter = tap.fetch_ahead_adapter
+    send = adapter.send
+    dropped: list[BaseException] = []
+
+    def send_after_dropping_a_response(*args: t.Any, **kwargs: t.Any) -> t.Any:
+        if len(sandbox.requests_to("crm")) == 2 and not dropped:
+            collected = _SignalledWhenCollected(dropped)
+            del collected  # the handler raises in its finalizer, which clears the exception
+        return send(*args, **kwargs)
+
+    monkeypatch.setattr(adapter, "send", send_after_dropping_a_response)
+    stdout = io.StringIO()
+    real_stdout = sys.stdout
+    try:
+        sys.stdout = stdout
+        with pytest.raises(signals.SyncInterrupted) as raised:
+            tap.sync_and_keep_state()
+    finally:
+        sys.stdout = real_stdout
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        signals.GUARD.reset()
+
+    # The handler ran, and what it raised went nowhere (the sync went on to this point).
+    assert [type(exc) for exc in dropped] == [signals.SyncInterrupted]
+    assert raised.value.exit_code == 143
+    out = SingerOutput.parse(stdout.getvalue())
+    assert out.messages[-1]["type"] == "STATE"
+    # Stopped within the page read after the signal, not at the end of the run.
+    assert sum(len(records) for records in out.records.values()) <= 3 * 10
