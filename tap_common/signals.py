@@ -8,7 +8,8 @@ which ends the sync; the tap then writes its last STATE and exits 128 + the sign
 
 A signal that arrives while a Singer message is being written is held until the message is
 complete: a half-written line, or a STATE line written into the middle of a RECORD line,
-would break the target's reader.
+would break the target's reader. Until the tap has caught the exception, it is raised again
+after every message: where the handler ran, it may have been dropped (``after_message``).
 """
 
 from __future__ import annotations
@@ -43,31 +44,38 @@ class SyncInterrupted(BaseException):
 
 
 class _MessageGuard:
-    """Whether a message is being written, and a signal held until it is."""
+    """Whether a message is being written, and the signal that ends the run."""
 
     def __init__(self) -> None:
         self.writing = False
-        self.held: int | None = None
-        self.interrupted: int | None = None
+        self.pending: int | None = None  # the first signal received
+        self.stopping = False  # the tap caught the exception: the run is ending
 
     def on_signal(self, signum: int) -> None:
         """The signal handler's body: raise now, or after the message being written."""
-        if self.interrupted is not None:
-            return  # already stopping; the final STATE is being written
-        if self.writing:
-            self.held = signum
-            return
-        self.interrupted = signum
-        raise SyncInterrupted(signum)
+        if self.pending is None:
+            self.pending = signum
+        if not self.writing and not self.stopping:
+            raise SyncInterrupted(self.pending)
 
     def after_message(self) -> None:
-        if self.held is not None and self.interrupted is None:
-            signum, self.held = self.held, None
-            self.interrupted = signum
-            raise SyncInterrupted(signum)
+        # Raised again at every message boundary until the tap has caught it: a handler
+        # runs wherever the main thread is when the signal comes
+        # (https://docs.python.org/3/library/signal.html#note-on-signal-handlers-and-exceptions),
+        # and some places drop what it raises without a word. CPython's finalizer of an
+        # io object does: an urllib3 response collected when the next page's request
+        # replaces it has its ``closed`` property (Python code, where the handler can
+        # run) read by ``iobase_finalize``, which clears any exception
+        # (https://github.com/python/cpython/blob/v3.11.7/Modules/_io/iobase.c).
+        if self.pending is not None and not self.stopping:
+            raise SyncInterrupted(self.pending)
+
+    def stop(self) -> None:
+        """The run is ending (its final STATE is next): a signal raises nothing more."""
+        self.stopping = True
 
     def reset(self) -> None:
-        self.writing, self.held, self.interrupted = False, None, None
+        self.writing, self.pending, self.stopping = False, None, False
 
 
 # Signals are delivered to the process (and handled in its main thread): one guard per process.

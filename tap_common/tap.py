@@ -129,6 +129,7 @@ class APITap(PrivateTapOverrides, Tap):
         try:
             self.sync_all()
         except (Exception, signals.SyncInterrupted):
+            signals.GUARD.stop()  # a signal is no longer raised again (tap_common/signals.py)
             # Written even when unchanged since the last STATE (the SDK's StateWriter would
             # skip it): whoever keeps the output's last STATE line keeps the state reached.
             self.write_message(StateMessage(value=self.state))

@@ -4,6 +4,7 @@ that together with the interrupted one holds every record."""
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import signal
 import subprocess
@@ -138,3 +139,62 @@ def test_signal_while_a_message_is_written_waits_for_the_end_of_the_line(make_sa
     records = [m for m in out.messages if m["type"] == "RECORD"]
     assert len(records) == 1  # the one being written when the signal came, whole
     assert out.messages[-1]["type"] == "STATE"
+
+
+class _SignalledWhenCollected(io.RawIOBase):
+    """An io object that receives SIGTERM when it is collected: CPython's io finalizer reads
+    ``closed`` (here Python code, as urllib3's ``HTTPResponse.closed`` is), the handler runs
+    there, and the finalizer clears what it raises without a word."""
+
+    def __init__(self, raised: list[BaseException]) -> None:
+        super().__init__()
+        self.raised = raised
+
+    @property
+    def closed(self) -> bool:
+        try:
+            signal.raise_signal(signal.SIGTERM)  # the handler runs here
+        except BaseException as exc:
+            self.raised.append(exc)
+            raise  # to the finalizer, which clears it
+        return False
+
+
+def test_signal_whose_exception_a_finalizer_drops_still_stops_the_sync(make_sandbox, monkeypatch):
+    """A SIGTERM handled inside an io finalizer (the previous page's response, collected when
+    the next request replaces it) still ends the sync, at the next message boundary."""
+    sandbox = make_sandbox(crm_api=CRMAPI(size=SIZE))
+    previous = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+    tap = TapCRM(config=sandbox.crm_config(page_size=10), parse_env_config=False)
+    adapter = tap.fetch_ahead_adapter
+    send = adapter.send
+    dropped: list[BaseException] = []
+    sends = itertools.count(1)
+
+    def send_after_dropping_a_response(*args: t.Any, **kwargs: t.Any) -> t.Any:
+        if next(sends) == 2:  # the second page's: the first page's response is collected here
+            collected = _SignalledWhenCollected(dropped)
+            del collected  # the handler raises in its finalizer, which clears the exception
+        return send(*args, **kwargs)
+
+    monkeypatch.setattr(adapter, "send", send_after_dropping_a_response)
+    stdout = io.StringIO()
+    real_stdout = sys.stdout
+    try:
+        sys.stdout = stdout
+        with pytest.raises(signals.SyncInterrupted) as raised:
+            tap.sync_and_keep_state()
+    finally:
+        sys.stdout = real_stdout
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        signals.GUARD.reset()
+
+    # The handler ran, and what it raised went nowhere (the sync went on to this point).
+    assert [type(exc) for exc in dropped] == [signals.SyncInterrupted]
+    assert raised.value.exit_code == 143
+    out = SingerOutput.parse(stdout.getvalue())
+    assert out.messages[-1]["type"] == "STATE"
+    # Stopped at the first message after the signal (11: the first page's 10 records and
+    # one of the second's), not at the end of the run (45 records in each of 17 streams).
+    assert sum(len(records) for records in out.records.values()) <= 10 + 1
