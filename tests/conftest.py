@@ -53,38 +53,66 @@ E2E_SECONDS = {
 LEAD_IN = 40
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto``: a worker per CPU, and one for the tests that wait on a real clock."""
+    return (os.cpu_count() or 1) + 1
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Spread the end-to-end tests over the pytest-xdist workers, longest first.
+    """Spread the end-to-end tests over the pytest-xdist workers, longest first, and give
+    the tests that wait on a real clock (``waits``) a worker of their own.
 
     ``worksteal`` gives each of the N workers a contiguous 1/N of this list and lets an idle
-    worker take the END of a busy one's share. So the list is N shares of equal length, each
-    with its part of the e2e tests (balanced by ``E2E_SECONDS``, longest first) after a few
-    unit tests and before the rest: every worker runs Meltano from the start (no chain of
-    Meltano runs on one worker), the unit tests that sleep on a real clock overlap with them,
-    and what is left to steal at the end is short tests. Every worker computes the same order
-    (pytest-xdist requires it).
+    worker take the END of a busy one's share. So the list is N shares of equal length. With
+    three workers or more the last share starts with the waiting tests, which sleep beside
+    the CPU-bound tests of the others instead of after them, and has no e2e test. The other
+    shares each have their part of the e2e tests (balanced by ``E2E_SECONDS``, longest first)
+    after a few unit tests and before the rest: every one of those workers runs Meltano from
+    the start (no chain of Meltano runs on one worker), and what is left to steal at the end
+    is short tests. Every worker computes the same order (pytest-xdist requires it).
     """
     workers = max(int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")), 1)
     e2e = [item for item in items if item.get_closest_marker("e2e") is not None]
-    units = [item for item in items if item.get_closest_marker("e2e") is None]
+    waiting = [item for item in items if item.get_closest_marker("waits") is not None]
+    units = [item for item in items if item not in e2e and item not in waiting]
+    e2e_shares = workers - 1 if workers >= 3 else workers
 
     def seconds(item: pytest.Item) -> int:
         return E2E_SECONDS.get(getattr(item, "originalname", item.name), 5)
 
     groups: list[list[pytest.Item]] = [[] for _ in range(workers)]
-    loads = [0] * workers
+    loads = [0] * e2e_shares
     for item in sorted(e2e, key=seconds, reverse=True):  # stable: ties keep file order
         share = loads.index(min(loads))
         groups[share].append(item)
         loads[share] += seconds(item)
+    groups[-1] = waiting + groups[-1]
     ordered: list[pytest.Item] = []
     for share, group in enumerate(groups):
         # The scheduler's split: share i ends at len(items) * (i + 1) // workers.
         size = len(items) * (share + 1) // workers - len(ordered)
         own = [units.pop(0) for _ in range(min(max(size - len(group), 0), len(units)))]
-        ordered += own[:LEAD_IN] + group + own[LEAD_IN:]
+        lead_in = 0 if group[: len(waiting)] == waiting and waiting else LEAD_IN
+        ordered += own[:lead_in] + group + own[lead_in:]
     ordered += units
     items[:] = ordered
+
+
+_priority_lowered = False
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Under pytest-xdist, a worker lowers its CPU priority (nice 5) before its first test
+    that does not wait on a real clock; the programs it starts inherit it. A test that waits
+    (``waits``) then gets a CPU as soon as it wants one, as on an idle machine, and its
+    timing holds while the other workers keep both cores busy.
+    https://man7.org/linux/man-pages/man2/nice.2.html"""
+    global _priority_lowered  # noqa: PLW0603 (once per worker process)
+    if _priority_lowered or not os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    if item.get_closest_marker("waits") is None:
+        os.nice(5)
+        _priority_lowered = True
 
 
 @pytest.fixture(scope="session", autouse=True)

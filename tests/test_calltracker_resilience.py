@@ -109,6 +109,7 @@ def test_body_that_stays_broken_fails_with_a_clear_message(sandbox):
     assert "/calls" in str(out.error)
 
 
+@pytest.mark.waits
 def test_slow_response_past_the_timeout_is_retried(sandbox):
     sandbox.faults.slow(seconds=2.5, times=1, api="calltracker")
     out = calls_sync(sandbox, request_timeout=1)

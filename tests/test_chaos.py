@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from sandbox_api import CRMAPI, CallTrackerAPI
 from tap_calltracker.streams import STREAM_TYPES as CALLTRACKER_STREAMS
 from tap_crm.streams import STREAM_TYPES as CRM_STREAMS
@@ -18,6 +20,7 @@ def run_tap(module: str, config: dict, tmp_path) -> SingerOutput:
     return SingerOutput.parse(result.stdout)
 
 
+@pytest.mark.waits
 def test_crm_sync_with_server_errors_and_rate_limit_delivers_every_record_once(
     make_sandbox, tmp_path
 ):
@@ -37,6 +40,7 @@ def test_crm_sync_with_server_errors_and_rate_limit_delivers_every_record_once(
         assert out.duplicates(stream.name, key) == [], stream.name
 
 
+@pytest.mark.waits
 def test_calltracker_sync_with_server_errors_and_rate_limit_delivers_every_record_once(
     make_sandbox, tmp_path
 ):

@@ -55,6 +55,7 @@ def interrupt_after(sandbox, process, requests: int, signum: int) -> int:
     return process.wait(timeout=60)
 
 
+@pytest.mark.waits
 @pytest.mark.parametrize(
     ("signum", "exit_code", "requests"),
     [

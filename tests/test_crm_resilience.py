@@ -86,6 +86,7 @@ def test_body_that_stays_broken_fails_with_a_clear_message(sandbox):
     assert "/contacts" in str(out.error)
 
 
+@pytest.mark.waits
 def test_slow_response_past_the_timeout_is_retried(sandbox):
     sandbox.faults.slow(seconds=2.5, times=1)
     out = contacts_sync(sandbox, request_timeout=1)
@@ -174,6 +175,7 @@ def test_long_wait_is_logged_once_at_info_not_as_errors(sandbox, no_sleep, caplo
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
+@pytest.mark.waits
 def test_pacing_keeps_a_limited_sync_close_to_the_limit_with_few_throttles(make_sandbox):
     sandbox = make_sandbox(crm_api=CRMAPI(size=5, sizes={"filters": 300}))
     window, limit = 0.5, 10

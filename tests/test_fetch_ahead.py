@@ -198,16 +198,17 @@ def test_a_truncated_answer_sent_ahead_is_retried_as_usual(exact_sandbox, no_sle
     assert tap.fetch_ahead_adapter.sent_ahead >= 1
 
 
+@pytest.mark.waits
 def test_no_request_goes_ahead_while_the_pace_holds_requests_back(exact_sandbox):
     sandbox = exact_sandbox(crm_api=CRMAPI(size=5, sizes={"contacts": 300}))
-    # 4 requests/s: each next page is due a quarter second after the last request, so
-    # it is never sent early.
-    out, tap = run(TapCRM, sandbox.crm_config(max_requests_per_second=4), {"contacts"})
+    # 2 requests/s: each next page is due half a second after the last request, long after
+    # the page before it is read (a few milliseconds), so it is never sent early.
+    out, tap = run(TapCRM, sandbox.crm_config(max_requests_per_second=2), {"contacts"})
 
     assert len(out.records["contacts"]) == 300
     assert tap.fetch_ahead_adapter.sent_ahead == 0
     times = [r.at for r in sandbox.requests_to("crm", "/contacts")]
-    assert all(later - earlier >= 0.2 for earlier, later in itertools.pairwise(times))
+    assert all(later - earlier >= 0.4 for earlier, later in itertools.pairwise(times))
 
 
 def test_a_test_run_sends_nothing_ahead(exact_sandbox):

@@ -159,6 +159,7 @@ def test_reset_is_read_as_seconds_milliseconds_or_seconds_from_now(current, offs
     assert reset_to_unix(offset, current) == pytest.approx(reset_at)
 
 
+@pytest.mark.waits
 @pytest.mark.parametrize("form", RESET_FORMS)
 def test_headers_on_429_only_in_each_reset_form_complete_near_the_limit(make_sandbox, form):
     """20 requests per 2 s, X-AircallApi-* on throttle answers only: complete, close to
@@ -271,6 +272,7 @@ def test_sandbox_sliding_window_refuses_past_the_burst_and_recovers(monkeypatch)
     assert bucket.take("crm")[0] is True
 
 
+@pytest.mark.waits
 def test_crm_sync_under_its_sliding_window_throttle_learns_the_rate(make_sandbox, caplog):
     sandbox = make_sandbox(crm_api=CRMAPI(size=5, sizes={"contacts": 1500}))
     limit = 20
