@@ -165,14 +165,18 @@ class Meltano:
     sys_dir: Path
     plugin_servers: str | None = None  # where the plugin prefork servers listen, if any
 
+    @property
+    def forked_plugins(self) -> dict[str, str]:
+        """What a plugin executable needs in its environment to be forked (if servers run)."""
+        return {plugin_prefork.ENV: self.plugin_servers} if self.plugin_servers else {}
+
     def env(self, extra: t.Mapping[str, str] | None = None) -> dict[str, str]:
-        forked = {plugin_prefork.ENV: self.plugin_servers} if self.plugin_servers else {}
         return {
             **clean_environ(
                 MELTANO_SYS_DIR_ROOT=str(self.sys_dir),
                 MELTANO_ENVIRONMENT="sandbox",
                 **QUIET_MELTANO,
-                **forked,
+                **self.forked_plugins,
             ),
             **(extra or {}),
         }

@@ -64,7 +64,7 @@ def load(meltano, config: Path, messages: list[dict] | str) -> subprocess.Comple
         input=text,
         capture_output=True,
         text=True,
-        env=clean_environ(),
+        env=clean_environ(**meltano.forked_plugins),
         timeout=300,
         check=False,
     )
