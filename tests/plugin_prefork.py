@@ -40,6 +40,11 @@ import time
 import typing as t
 from pathlib import Path
 
+if __package__:  # imported by the tests, as tests.plugin_prefork
+    from tests.prefork import run_to_exit
+else:  # run as the server, a script in a plugin's venv: this directory is on sys.path
+    from prefork import run_to_exit  # type: ignore[no-redef]
+
 ENV = "TESTS_PLUGIN_PREFORK_DIR"
 
 # -- the server (runs as ``<venv>/bin/python plugin_prefork.py <socket> <module>...``) ----
@@ -162,8 +167,7 @@ def run_script(request: dict[str, t.Any], fds: t.Sequence[int]) -> t.NoReturn:
     os.environ.update(request["env"])
     sys.argv = list(request["argv"])
     sys.path.insert(0, os.path.dirname(request["script"]))  # a script's own directory first
-    runpy.run_path(request["script"], run_name="__main__")
-    sys.exit(0)
+    run_to_exit(lambda: runpy.run_path(request["script"], run_name="__main__"))
 
 
 def _line(obj: object) -> bytes:

@@ -87,10 +87,42 @@ def run_command(request: dict[str, t.Any]) -> t.NoReturn:
     if module := request.get("module"):
         import runpy  # noqa: PLC0415
 
-        runpy.run_module(module, run_name="__main__", alter_sys=True)
-        sys.exit(0)
+        run_to_exit(lambda: runpy.run_module(module, run_name="__main__", alter_sys=True))
     module_name, function = request["entry"].split(":")
-    sys.exit(getattr(importlib.import_module(module_name), function)())
+    run_to_exit(getattr(importlib.import_module(module_name), function))
+
+
+def run_to_exit(main: t.Callable[[], object]) -> t.NoReturn:
+    """Run a forked child's program, then end the child as the interpreter's own exit does,
+    less the teardown of every module: that teardown touches the objects the child shares
+    with its server (reference counts), and so copies most of the server's memory, some
+    0.1 s of CPU per child. What an exit owes the program is kept, in the interpreter's
+    order: the exit code (``SystemExit``: None is 0, a message is printed and is 1), an
+    uncaught exception's traceback and code 1, waiting for non-daemon threads, the
+    ``atexit`` functions (``logging.shutdown`` among them), flushed standard streams.
+    https://docs.python.org/3/library/sys.html#sys.exit
+    https://docs.python.org/3/library/atexit.html"""
+    code = 0
+    try:
+        returned = main()
+        code = returned if isinstance(returned, int) else 0
+    except SystemExit as exc:
+        if exc.code is None or isinstance(exc.code, int):
+            code = exc.code or 0
+        else:
+            print(exc.code, file=sys.stderr)
+            code = 1
+    except BaseException:
+        sys.excepthook(*sys.exc_info())
+        code = 1
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and not thread.daemon:
+            thread.join()
+    atexit._run_exitfuncs()  # what the interpreter runs at exit
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code & 0xFF)
 
 
 # -- the client (in the test process) ------------------------------------------------------

@@ -77,3 +77,38 @@ def test_a_child_past_its_timeout_is_stopped_and_the_server_goes_on(tmp_path):
     (tmp_path / "exits.py").write_text("raise SystemExit(3)")
     program = {"module": "exits", "argv0": "-m"}
     assert server.run(program, [], env=dict(os.environ), cwd=tmp_path, timeout=60).returncode == 3
+
+
+@pytest.mark.parametrize(
+    ("body", "returncode", "stdout", "stderr"),
+    [
+        ("print('out', end='')", 0, "out", ""),  # buffered, flushed at exit
+        ("import sys; sys.exit(None)", 0, "", ""),
+        ("import sys; sys.exit(7)", 7, "", ""),
+        ("import sys; sys.exit('a message')", 1, "", "a message\n"),
+        ("raise ValueError('boom')", 1, "", "ValueError: boom\n"),
+        # atexit functions run, as at an interpreter's exit
+        ("import atexit; atexit.register(print, 'at exit', end='')", 0, "at exit", ""),
+        # a non-daemon thread is waited for
+        (
+            "import threading, time\n"
+            "threading.Thread(target=lambda: (time.sleep(0.2), print('late', end=''))).start()",
+            0,
+            "late",
+            "",
+        ),
+    ],
+)
+def test_a_child_exits_as_the_interpreter_would(tmp_path, body, returncode, stdout, stderr):
+    server = prefork.server_for(TAP_PRELOAD, os.environ)
+    (tmp_path / "program.py").write_text(body)
+    program = {"module": "program", "argv0": "-m"}
+    forked = server.run(program, [], env=dict(os.environ), cwd=tmp_path, timeout=60)
+    started = subprocess.run(
+        [sys.executable, "-m", "program"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=60, check=False,
+    )  # fmt: skip
+    for result in (forked, started):
+        assert result.returncode == returncode
+        assert result.stdout == stdout
+        assert result.stderr.endswith(stderr)
