@@ -25,7 +25,7 @@ from singer_sdk.pagination import BaseAPIPaginator
 from singer_sdk.streams.rest import PageContext
 from typing_extensions import override
 
-from tap_common import pacing
+from tap_common import pacing, signals
 from tap_common.bookmarks import InstantBookmarks
 from tap_common.conform import FastConformStream
 from tap_common.errors import (
@@ -487,7 +487,9 @@ class APIStream(
 
     @override
     def backoff_handler(self, details: t.Any) -> None:
-        """One WARNING line per retry (the SDK's default logs at ERROR)."""
+        """One WARNING line per retry (the SDK's default logs at ERROR); a termination
+        signal already received stops the run instead of the retry's wait."""
+        signals.GUARD.check()
         exc = details.get("exception")
         self.logger.warning(
             "Request to %s failed (%s); retry %d of %d in %.1f s.",

@@ -12,6 +12,7 @@ import threading
 import time
 from dataclasses import dataclass
 
+from tap_common import signals
 from tap_common.rate_control import RateController
 
 logger = logging.getLogger(__name__)
@@ -21,7 +22,9 @@ NOTABLE_WAIT_SECONDS = 3.0
 
 
 def sleep(seconds: float) -> None:
-    """Sleep; a module-level indirection so tests can make waits instant."""
+    """Sleep; a module-level indirection so tests can make waits instant. A termination
+    signal already received stops the run first (``tap_common.signals``)."""
+    signals.GUARD.check()
     if seconds > 0:
         time.sleep(seconds)
 

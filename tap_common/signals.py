@@ -67,6 +67,12 @@ class _MessageGuard:
         # replaces it has its ``closed`` property (Python code, where the handler can
         # run) read by ``iobase_finalize``, which clears any exception
         # (https://github.com/python/cpython/blob/v3.11.7/Modules/_io/iobase.c).
+        self.check()
+
+    def check(self) -> None:
+        """Raise the signal received, if the tap has not caught it yet: after a message,
+        and before a wait (a rate limit's, a retry's), which a dropped exception would
+        otherwise let run to its end before the run stops."""
         if self.pending is not None and not self.stopping:
             raise SyncInterrupted(self.pending)
 

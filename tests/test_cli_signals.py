@@ -199,3 +199,44 @@ def test_signal_whose_exception_a_finalizer_drops_still_stops_the_sync(make_sand
     # Stopped at the first message after the signal (11: the first page's 10 records and
     # one of the second's), not at the end of the run (45 records in each of 17 streams).
     assert sum(len(records) for records in out.records.values()) <= 10 + 1
+
+
+@pytest.mark.parametrize("wait", ["rate limit", "retry"])
+def test_a_signal_whose_exception_was_dropped_stops_the_run_before_a_wait(
+    make_sandbox, monkeypatch, wait
+):
+    """A signal already received (its exception dropped where the handler ran) ends the run
+    before a rate limit's or a retry's wait, not after it: the wait may be minutes long."""
+    sandbox = make_sandbox(crm_api=CRMAPI(size=SIZE))
+    if wait == "rate limit":
+        sandbox.faults.throttle(times=1, retry_after=120, path="/actions")
+    else:
+        sandbox.faults.fail(status=503, times=1, path="/actions")
+    # Without the check a wait would begin: made instant, so such a regression fails fast.
+    monkeypatch.setattr(time, "sleep", lambda seconds: None)
+    previous = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+    tap = TapCRM(config=sandbox.crm_config(page_size=10), parse_env_config=False)
+    adapter = tap.fetch_ahead_adapter
+    send = adapter.send
+
+    def answer_then_receive_a_dropped_sigterm(*args: t.Any, **kwargs: t.Any) -> t.Any:
+        answer = send(*args, **kwargs)
+        signals.GUARD.pending = signal.SIGTERM  # received; what its handler raised is gone
+        return answer
+
+    monkeypatch.setattr(adapter, "send", answer_then_receive_a_dropped_sigterm)
+    stdout = io.StringIO()
+    real_stdout = sys.stdout
+    try:
+        sys.stdout = stdout
+        with pytest.raises(signals.SyncInterrupted) as raised:
+            tap.sync_and_keep_state()
+    finally:
+        sys.stdout = real_stdout
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        signals.GUARD.reset()
+
+    assert raised.value.exit_code == 143
+    assert len(sandbox.requests_to("crm")) == 1  # the answer that asked for the wait, no other
+    assert SingerOutput.parse(stdout.getvalue()).messages[-1]["type"] == "STATE"
