@@ -74,7 +74,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     workers = max(int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")), 1)
     e2e = [item for item in items if item.get_closest_marker("e2e") is not None]
     waiting = [item for item in items if item.get_closest_marker("waits") is not None]
-    units = [item for item in items if item not in e2e and item not in waiting]
+    placed = {id(item) for item in (*e2e, *waiting)}
+    units = [item for item in items if id(item) not in placed]
     e2e_shares = workers - 1 if workers >= 3 else workers
 
     def seconds(item: pytest.Item) -> int:

@@ -41,9 +41,9 @@ import typing as t
 from pathlib import Path
 
 if __package__:  # imported by the tests, as tests.plugin_prefork
-    from tests.prefork import run_to_exit
+    from tests.prefork import become, run_to_exit
 else:  # run as the server, a script in a plugin's venv: this directory is on sys.path
-    from prefork import run_to_exit  # type: ignore[no-redef]
+    from prefork import become, run_to_exit  # type: ignore[no-redef]
 
 ENV = "TESTS_PLUGIN_PREFORK_DIR"
 
@@ -159,14 +159,13 @@ def run_script(request: dict[str, t.Any], fds: t.Sequence[int]) -> t.NoReturn:
     arguments, and run the console script as ``__main__``, as its interpreter would."""
     import runpy  # noqa: PLC0415
 
-    for source, target in zip(fds, (0, 1, 2), strict=True):
-        os.dup2(source, target)
-        os.close(source)
-    os.chdir(request["cwd"])
-    os.environ.clear()
-    os.environ.update(request["env"])
-    sys.argv = list(request["argv"])
-    sys.path.insert(0, os.path.dirname(request["script"]))  # a script's own directory first
+    become(
+        fds,
+        cwd=request["cwd"],
+        env=request["env"],
+        argv=list(request["argv"]),
+        path0=os.path.dirname(request["script"]),  # a script's own directory first
+    )
     run_to_exit(lambda: runpy.run_path(request["script"], run_name="__main__"))
 
 

@@ -7,8 +7,8 @@ of them. This module, run as a script with the venv's Python, imports the module
 once, then forks one child per command. The child takes the command's working directory,
 environment, arguments and standard streams (files), and runs the program's own entry point:
 a console script's function (``meltano.cli:main``, as the ``meltano`` executable does) or a
-module as ``__main__`` (as ``python -m`` does, through ``runpy``). It exits through the
-interpreter's normal shutdown. The server only imports before it forks (no command has run in
+module as ``__main__`` (as ``python -m`` does, through ``runpy``). It exits as the
+interpreter's exit would, less the teardown of every module (``run_to_exit``). The server only imports before it forks (no command has run in
 it), so each child starts as a fresh process of that program would, with its own process id
 for exit codes and signals. https://docs.python.org/3/library/os.html#os.fork
 https://docs.python.org/3/library/runpy.html#runpy.run_module
@@ -71,25 +71,40 @@ def serve(preload: t.Sequence[str]) -> None:
 def run_command(request: dict[str, t.Any]) -> t.NoReturn:
     """In the child: become the command and run it."""
     os.setpgid(0, 0)  # its own group: a timeout stops it and the programs it started
-    os.chdir(request["cwd"])
-    os.environ.clear()
-    os.environ.update(request["env"])
     stdin = os.open(request["stdin"], os.O_RDONLY)
     stdout = os.open(request["stdout"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     stderr = os.open(request["stderr"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    for source, target in ((stdin, 0), (stdout, 1), (stderr, 2)):
-        os.dup2(source, target)
-        os.close(source)
-    sys.argv = [request["argv0"], *request["args"]]
     # What a fresh process has first on its path: `python -m` the working directory, a
     # console script its own directory.
-    sys.path.insert(0, request["cwd"] if "module" in request else os.path.dirname(request["argv0"]))
+    path0 = request["cwd"] if "module" in request else os.path.dirname(request["argv0"])
+    become(
+        (stdin, stdout, stderr),
+        cwd=request["cwd"],
+        env=request["env"],
+        argv=[request["argv0"], *request["args"]],
+        path0=path0,
+    )
     if module := request.get("module"):
         import runpy  # noqa: PLC0415
 
         run_to_exit(lambda: runpy.run_module(module, run_name="__main__", alter_sys=True))
     module_name, function = request["entry"].split(":")
     run_to_exit(getattr(importlib.import_module(module_name), function))
+
+
+def become(
+    fds: t.Sequence[int], *, cwd: str, env: t.Mapping[str, str], argv: list[str], path0: str
+) -> None:
+    """In a forked child: take ``fds`` as standard input, output and error (closing them),
+    and the caller's working directory, environment, arguments and first path entry."""
+    for source, target in zip(fds, (0, 1, 2), strict=True):
+        os.dup2(source, target)
+        os.close(source)
+    os.chdir(cwd)
+    os.environ.clear()
+    os.environ.update(env)
+    sys.argv = argv
+    sys.path.insert(0, path0)
 
 
 def run_to_exit(main: t.Callable[[], object]) -> t.NoReturn:

@@ -105,6 +105,25 @@ def test_signal_mid_sync_exits_non_zero_with_last_state_and_resume_loses_nothing
         assert got == held, stream.name
 
 
+def interrupted_sync(
+    tap: TapCRM, stdout: io.StringIO, previous: dict[int, t.Any]
+) -> signals.SyncInterrupted:
+    """Run ``tap``'s sync in this process with ``stdout`` as its output; it must end with
+    ``SyncInterrupted``, which is returned. The signal handlers that were installed before
+    the tap (``previous``) and the signal guard are restored afterwards."""
+    real_stdout = sys.stdout
+    try:
+        sys.stdout = stdout
+        with pytest.raises(signals.SyncInterrupted) as raised:
+            tap.sync_and_keep_state()
+    finally:
+        sys.stdout = real_stdout
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        signals.GUARD.reset()
+    return raised.value
+
+
 def test_signal_while_a_message_is_written_waits_for_the_end_of_the_line(make_sandbox):
     """A signal delivered in the middle of a write is held until the line is complete."""
     sandbox = make_sandbox(crm_api=CRMAPI(size=3))
@@ -124,18 +143,9 @@ def test_signal_while_a_message_is_written_waits_for_the_end_of_the_line(make_sa
             return super().write(text)
 
     stdout = SignalMidWrite()
-    real_stdout = sys.stdout
-    try:
-        sys.stdout = stdout
-        with pytest.raises(signals.SyncInterrupted) as raised:
-            tap.sync_and_keep_state()
-    finally:
-        sys.stdout = real_stdout
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-        signals.GUARD.reset()
+    raised = interrupted_sync(tap, stdout, previous)
 
-    assert raised.value.exit_code == 143
+    assert raised.exit_code == 143
     out = SingerOutput.parse(stdout.getvalue())  # every line parses: none was cut
     records = [m for m in out.messages if m["type"] == "RECORD"]
     assert len(records) == 1  # the one being written when the signal came, whole
@@ -180,20 +190,11 @@ def test_signal_whose_exception_a_finalizer_drops_still_stops_the_sync(make_sand
 
     monkeypatch.setattr(adapter, "send", send_after_dropping_a_response)
     stdout = io.StringIO()
-    real_stdout = sys.stdout
-    try:
-        sys.stdout = stdout
-        with pytest.raises(signals.SyncInterrupted) as raised:
-            tap.sync_and_keep_state()
-    finally:
-        sys.stdout = real_stdout
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-        signals.GUARD.reset()
+    raised = interrupted_sync(tap, stdout, previous)
 
     # The handler ran, and what it raised went nowhere (the sync went on to this point).
     assert [type(exc) for exc in dropped] == [signals.SyncInterrupted]
-    assert raised.value.exit_code == 143
+    assert raised.exit_code == 143
     out = SingerOutput.parse(stdout.getvalue())
     assert out.messages[-1]["type"] == "STATE"
     # Stopped at the first message after the signal (11: the first page's 10 records and
@@ -226,17 +227,8 @@ def test_a_signal_whose_exception_was_dropped_stops_the_run_before_a_wait(
 
     monkeypatch.setattr(adapter, "send", answer_then_receive_a_dropped_sigterm)
     stdout = io.StringIO()
-    real_stdout = sys.stdout
-    try:
-        sys.stdout = stdout
-        with pytest.raises(signals.SyncInterrupted) as raised:
-            tap.sync_and_keep_state()
-    finally:
-        sys.stdout = real_stdout
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-        signals.GUARD.reset()
+    raised = interrupted_sync(tap, stdout, previous)
 
-    assert raised.value.exit_code == 143
+    assert raised.exit_code == 143
     assert len(sandbox.requests_to("crm")) == 1  # the answer that asked for the wait, no other
     assert SingerOutput.parse(stdout.getvalue()).messages[-1]["type"] == "STATE"
