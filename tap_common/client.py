@@ -26,6 +26,7 @@ from singer_sdk.streams.rest import PageContext
 from typing_extensions import override
 
 from tap_common import pacing, signals
+from tap_common.batches import AnnouncedBatches
 from tap_common.bookmarks import InstantBookmarks
 from tap_common.conform import FastConformStream
 from tap_common.errors import (
@@ -68,7 +69,12 @@ EXPLAINED_FAILURES = (FatalAPIError, RetriableAPIError, requests.RequestExceptio
 
 
 class APIStream(
-    PrivateStreamOverrides, TableVersionStream, InstantBookmarks, FastConformStream, RESTStream
+    PrivateStreamOverrides,
+    AnnouncedBatches,
+    TableVersionStream,
+    InstantBookmarks,
+    FastConformStream,
+    RESTStream,
 ):
     """Base of every stream of both taps."""
 
@@ -327,9 +333,11 @@ class APIStream(
         def request(
             prepared_request: requests.PreparedRequest, context: Context | None
         ) -> requests.Response:
-            if self.is_sorted and self.replication_key:
+            if self.is_sorted and self.replication_key and not self.batching:
                 # A page boundary: everything emitted so far is covered by the bookmark, so a
                 # run killed during the next page resumes here, not at the stream's start.
+                # Not with batch_config: records read are then in a batch not yet announced,
+                # and the SDK writes a STATE after each BATCH message (tap_common/batches.py).
                 self._write_state_message()
             # Every answer is counted, whichever ``validate_response`` judges it
             # (https://requests.readthedocs.io/en/latest/user/advanced/#event-hooks).

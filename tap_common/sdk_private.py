@@ -148,6 +148,15 @@ PRIVATE_SDK_USES: tuple[PrivateUse, ...] = (
         "test_private_calls_exist",
     ),
     PrivateUse(
+        "singer_sdk.streams.core.Stream._sync_records",
+        "call",
+        "tap_common.batches (AnnouncedBatches.get_batches)",
+        "the SDK's record loop feeding the batcher, as the SDK's get_batches calls it, so "
+        "a failed read's records become a last batch announced before its STATE",
+        "singer_sdk/streams/core.py:1178, called at :1561",
+        "test_private_calls_exist (and tests/test_batch_resume.py)",
+    ),
+    PrivateUse(
         "singer_sdk.streams.core.Stream._stream_version",
         "attribute",
         "tap_common.table_versions (TableVersionStream.get_records)",

@@ -224,6 +224,14 @@ def test_request_metric_has_the_url_tag(make_sandbox, monkeypatch, caplog):
 
 def test_private_calls_exist():
     assert str(inspect.signature(Stream._write_state_message)) == "(self) -> 'None'"
+    assert "self._sync_records(context, write_messages=False)" in inspect.getsource(
+        Stream.get_batches
+    )
+    assert list(inspect.signature(Stream._sync_records).parameters) == [
+        "self",
+        "context",
+        "write_messages",
+    ]
     stream_init = inspect.getsource(Stream.__init__)
     assert "self._stream_version" in stream_init
     assert "self._tap = tap" in stream_init
