@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import random
@@ -33,6 +34,10 @@ class Fault:
         dropped), and in the answer the ``drop`` keys (dotted paths into its JSON body) are
         gone and the numbers at the ``increase`` keys are that much higher
       * ``then``: answer normally, then run ``action()`` (data that changes mid-sync)
+      * ``short``: a list page with only the first half of its items, everything else
+        (``meta.total``, ``total_count``, links) as the full page says
+      * ``trickle``: the whole answer, its body sent ``chunk`` bytes every ``seconds``
+        (until ``release()``), as a stalled proxy or a congested link does
 
     Which requests: ``api``, ``path`` (a part of the path) and ``query`` (arguments the
     request carries) narrow them; ``after`` lets that many through first, so
@@ -55,6 +60,7 @@ class Fault:
     drop: tuple[str, ...] = ()
     increase: dict[str, int] = field(default_factory=dict)
     action: t.Callable[[], object] | None = None
+    chunk: int = 8
     # Matching requests let through before the rule fires (e.g. 1: fail from page 2 on).
     after: int = 0
     fired: int = 0
@@ -98,6 +104,41 @@ class Fault:
             if parent is not None and isinstance(parent.get(key), int):
                 parent[key] += amount
         return Response.json(response.status, payload, response.headers)
+
+
+    def edited_answer(self, response: Response) -> Response:
+        """The API's answer as this rule changes it (``edit``, ``short``)."""
+        if self.kind == "edit":
+            return self.edit_answer(response)
+        if self.kind == "short":
+            return self.shorten(response)
+        return response
+
+    def shorten(self, response: Response) -> Response:
+        """The answer with the first half of its item list only (the API's envelope kept:
+        ``data.<name>`` for the CRM, a top-level ``<name>`` list for the call API)."""
+        payload = json.loads(response.body)
+        holders = [payload, payload.get("data")] if isinstance(payload, dict) else []
+        for holder in holders:
+            if not isinstance(holder, dict):
+                continue
+            for key, value in holder.items():
+                if isinstance(value, list) and len(value) > 1:
+                    holder[key] = value[: len(value) // 2]
+                    return Response.json(response.status, payload, response.headers)
+        return response
+
+    def trickle(self, body: bytes, out: io.BufferedIOBase) -> None:
+        """Write ``body`` ``chunk`` bytes at a time, ``seconds`` apart; all at once after
+        ``release()``. A client that hangs up ends it."""
+        try:
+            for start in range(0, len(body), self.chunk):
+                out.write(body[start : start + self.chunk])
+                out.flush()
+                if not self._released.is_set():
+                    self._released.wait(self.seconds)
+        except OSError:
+            pass  # the client gave up on the answer
 
 
 def _parent(payload: t.Any, dotted: str) -> tuple[dict[str, t.Any] | None, str]:
@@ -222,6 +263,16 @@ class Faults:
         """Run ``action()`` right after answering a matching request (``after``: that many
         matching requests answered first), e.g. a record edited once page 1 was read."""
         return self.add(Fault("then", action=action, times=times, **kw))
+
+    def short_page(self, times: int | None = 1, **kw: t.Any) -> Fault:
+        """A list page with half its items while its totals say the full page follows."""
+        return self.add(Fault("short", times=times, **kw))
+
+    def trickle(
+        self, seconds: float = 0.05, chunk: int = 8, times: int | None = 1, **kw: t.Any
+    ) -> Fault:
+        """Answers whose body comes ``chunk`` bytes every ``seconds`` (``release()`` ends it)."""
+        return self.add(Fault("trickle", seconds=seconds, chunk=chunk, times=times, **kw))
 
     def loop_pages(self, **kw: t.Any) -> Fault:
         return self.add(Fault("loop_pages", times=None, **kw))

@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from typing_extensions import override
 
-from sandbox_api.faults import Faults
+from sandbox_api.faults import Fault, Faults
 from sandbox_api.http import Headers, Request, Response
 
 
@@ -115,8 +115,10 @@ class SandboxServer:
 
     # -- dispatch ------------------------------------------------------------------
 
-    def dispatch(self, method: str, raw_path: str, headers: Headers) -> tuple[Response, str | None]:
-        """Route one request; returns the response and a fault kind the transport must apply."""
+    def dispatch(
+        self, method: str, raw_path: str, headers: Headers
+    ) -> tuple[Response, Fault | None]:
+        """Route one request; returns the response and a fault the transport must apply."""
         parts = urlsplit(raw_path)
         for api in self.apis:
             if parts.path == api.prefix or parts.path.startswith(api.prefix + "/"):
@@ -137,7 +139,7 @@ class SandboxServer:
             )
         return response, transport_fault
 
-    def _respond(self, api: SandboxAPIBase, request: Request) -> tuple[Response, str | None]:
+    def _respond(self, api: SandboxAPIBase, request: Request) -> tuple[Response, Fault | None]:
         throttled, budget = self.faults.apply_rate_limits(api, request)
         if throttled is not None:
             throttled.headers.update(budget)
@@ -165,10 +167,10 @@ class SandboxServer:
                 fault.wait()
             if fault.kind == "edit":
                 fault.edit_request(request)
-            transport_fault = fault.kind if fault.kind == "truncate" else None
+            transport_fault = fault if fault.kind in {"truncate", "trickle"} else None
         response = api.handle(request, looping=self.faults.looping(api.name, request))
-        if fault is not None and fault.kind == "edit":
-            response = fault.edit_answer(response)
+        if fault is not None:
+            response = fault.edited_answer(response)
         if fault is not None and fault.kind == "then" and fault.action is not None:
             fault.action()
         response.headers.update(budget)
@@ -192,7 +194,11 @@ def _make_handler(server: SandboxServer) -> type[BaseHTTPRequestHandler]:
             for name, value in response.headers.items():
                 self.send_header(name, value)
             self.send_header("Content-Length", str(len(body)))
-            if transport_fault == "truncate":
+            if transport_fault is not None and transport_fault.kind == "trickle":
+                self.end_headers()
+                transport_fault.trickle(body, self.wfile)
+                return
+            if transport_fault is not None and transport_fault.kind == "truncate":
                 self.send_header("Connection", "close")
                 self.end_headers()
                 self.wfile.write(body[: len(body) // 2])

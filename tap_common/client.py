@@ -39,6 +39,7 @@ from tap_common.errors import (
 from tap_common.progress import StreamProgress
 from tap_common.responses import api_path, json_body
 from tap_common.sdk_private import PrivateStreamOverrides
+from tap_common.short_reads import ShortReadStream
 from tap_common.table_versions import TableVersionStream
 
 if t.TYPE_CHECKING:
@@ -72,6 +73,7 @@ class APIStream(
     PrivateStreamOverrides,
     AnnouncedBatches,
     TableVersionStream,
+    ShortReadStream,
     InstantBookmarks,
     FastConformStream,
     RESTStream,
@@ -462,6 +464,7 @@ class APIStream(
             raise MalformedResponseError(msg, response) from exc
         self.check_envelope(body, response)
         self.note_page(response)  # what a full read saw, to tell if it is complete
+        self.note_page_records(response)  # where each page starts, to name a short one
 
     def client_error_message(self, response: requests.Response) -> str:
         """Status, endpoint path and the API's own message; never headers or credentials."""
