@@ -36,6 +36,7 @@ from tap_common.errors import (
     UnexpectedResponseError,
     WaitAskedError,
 )
+from tap_common.fetch_ahead import ResponseDeadlineError
 from tap_common.progress import StreamProgress
 from tap_common.responses import api_path, json_body
 from tap_common.sdk_private import PrivateStreamOverrides
@@ -505,7 +506,9 @@ class APIStream(
         self.logger.warning(
             "Request to %s failed (%s); retry %d of %d in %.1f s.",
             self.path,
-            exc if isinstance(exc, RetriableAPIError) else type(exc).__name__,
+            exc
+            if isinstance(exc, (RetriableAPIError, ResponseDeadlineError))
+            else type(exc).__name__,
             details.get("tries", 0),
             self.backoff_max_tries() - 1,
             details.get("wait", 0.0),

@@ -10,7 +10,8 @@ Only the sending moves. Everything else happens where it did, in the same order:
 at the page boundary, pacing, the response hooks, ``validate_response`` with its waits and
 retries. Nothing runs in another thread: a background thread reading the answer would
 take the interpreter's lock at each of its dozens of system calls per page, which cost
-more CPU time than the overlap saved (benchmarks/README.md).
+more CPU time than the overlap saved (benchmarks/README.md). (A timer thread waits beside
+each read for its deadline, ``within_deadline``, without a system call until it fires.)
 
 The transport adapter (https://requests.readthedocs.io/en/latest/user/advanced/#transport-adapters)
 keeps one connection of its own for this, made by the same urllib3 pool (so the same TLS
@@ -22,10 +23,16 @@ sent again, with requests' error handling and the stream's retries.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import socket
+import threading
+import time
 import typing as t
+from urllib.parse import urlparse
 
 from requests.adapters import HTTPAdapter
+from requests.exceptions import ReadTimeout, RequestException
 from requests.utils import select_proxy
 from typing_extensions import override
 from urllib3.util.connection import is_connection_dropped
@@ -35,6 +42,18 @@ if t.TYPE_CHECKING:
     from urllib3._base_connection import BaseHTTPConnection
 
 logger = logging.getLogger(__name__)
+
+
+def _shutdown_of(connection: BaseHTTPConnection | None) -> t.Callable[[], None] | None:
+    """A callable that ends reads on ``connection``'s socket (None without one)."""
+    sock = getattr(connection, "sock", None)
+    if sock is None:
+        return None
+    return lambda: sock.shutdown(socket.SHUT_RD)
+
+
+def _path(url: str) -> str:
+    return urlparse(url).path
 
 
 def same_request(one: requests.PreparedRequest, other: requests.PreparedRequest) -> bool:
@@ -47,6 +66,19 @@ def same_request(one: requests.PreparedRequest, other: requests.PreparedRequest)
     )
 
 
+class ResponseDeadlineError(ReadTimeout):
+    """The whole response (headers and body) took longer than the request's timeout: a
+    timeout, retried as one, whatever each socket read took."""
+
+
+def total_seconds(timeout: t.Any) -> float | None:
+    """The seconds a whole response may take: the request's timeout (its read part when
+    requests is given a (connect, read) pair); None: no deadline."""
+    if isinstance(timeout, tuple):
+        timeout = timeout[-1]
+    return float(timeout) if isinstance(timeout, (int, float)) and timeout > 0 else None
+
+
 class FetchAheadAdapter(HTTPAdapter):
     """An ``HTTPAdapter`` that can send one request ahead of reading its answer."""
 
@@ -55,6 +87,7 @@ class FetchAheadAdapter(HTTPAdapter):
         self._connection: BaseHTTPConnection | None = None
         self._connection_key: tuple[t.Any, ...] | None = None
         self._ahead: requests.PreparedRequest | None = None
+        self._ahead_at = 0.0  # when the request sent ahead went
         self.sent_ahead = 0  # requests sent ahead over the run
         self.unused = 0  # of those, answers read and dropped: nobody asked for them
         self.resent = 0  # of those, requests sent again: the answer could not be read
@@ -72,6 +105,7 @@ class FetchAheadAdapter(HTTPAdapter):
         ``send``. False (nothing sent) when it cannot be: a proxy, an unknown URL, an
         error while sending."""
         self.drop()
+        started = time.monotonic()
         if select_proxy(str(request.url), proxies):
             return False  # through a proxy: the usual way only
         try:
@@ -90,6 +124,7 @@ class FetchAheadAdapter(HTTPAdapter):
             self._close()
             return False
         self._ahead = request
+        self._ahead_at = started
         self.sent_ahead += 1
         return True
 
@@ -123,6 +158,7 @@ class FetchAheadAdapter(HTTPAdapter):
     def send(
         self, request: requests.PreparedRequest, *args: t.Any, **kwargs: t.Any
     ) -> requests.Response:
+        started = time.monotonic()
         if self.holds(request):
             self._ahead = None
             try:
@@ -134,10 +170,67 @@ class FetchAheadAdapter(HTTPAdapter):
                 self._close()
                 self.resent += 1
             else:
-                return self.build_response(request, answer)
+                response = self.build_response(request, answer)
+                connection = self._connection
+                try:
+                    return self.within_deadline(
+                        response, self._ahead_at, shutdown=_shutdown_of(connection), **kwargs
+                    )
+                except ResponseDeadlineError:
+                    self._close()  # half an answer on it: never used again
+                    raise
         else:
             self.drop()
-        return super().send(request, *args, **kwargs)
+        response = super().send(request, *args, **kwargs)
+        return self.within_deadline(response, started, **kwargs)
+
+    def within_deadline(
+        self,
+        response: requests.Response,
+        started: float,
+        *,
+        shutdown: t.Callable[[], None] | None = None,
+        **kwargs: t.Any,
+    ) -> requests.Response:
+        """``response`` with its body read (as requests reads it when not streaming,
+        ``Response.content``) before the request's timeout has passed since ``started``.
+
+        requests' timeout bounds each socket read, not the response
+        (https://requests.readthedocs.io/en/latest/user/advanced/#timeouts): a body sent a
+        few bytes at a time would hold the sync for as long as it trickles. At the
+        deadline a timer shuts the socket down for reading (urllib3's
+        ``HTTPResponse.shutdown``, made to interrupt a read from another thread), and the
+        read ends in ``ResponseDeadlineError``, a ``ReadTimeout``: retried like one.
+        ``shutdown`` does it for an answer read off this adapter's own connection, which
+        urllib3's response does not know as a pooled one.
+        """
+        seconds = total_seconds(kwargs.get("timeout"))
+        if kwargs.get("stream") or seconds is None:
+            return response
+        cut = threading.Event()
+
+        def shut() -> None:
+            cut.set()
+            with contextlib.suppress(Exception):  # already read, released or closed
+                (shutdown or response.raw.shutdown)()
+
+        timer = threading.Timer(max(started + seconds - time.monotonic(), 0.0), shut)
+        timer.daemon = True
+        timer.start()
+        try:
+            response.content  # noqa: B018 (reads and keeps the body)
+        except (RequestException, OSError) as exc:
+            if not cut.is_set():
+                raise
+            response.close()
+            msg = (
+                f"the response from {response.url and _path(response.url)} took longer than "
+                f"{seconds:g} s ('request_timeout') and was cut off"
+            )
+            raise ResponseDeadlineError(msg, request=response.request) from exc
+        finally:
+            timer.cancel()
+        return response
 
     @override
     def close(self) -> None:
