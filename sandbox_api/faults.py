@@ -105,7 +105,6 @@ class Fault:
                 parent[key] += amount
         return Response.json(response.status, payload, response.headers)
 
-
     def edited_answer(self, response: Response) -> Response:
         """The API's answer as this rule changes it (``edit``, ``short``)."""
         if self.kind == "edit":

@@ -50,6 +50,16 @@ ODD_VALUES: dict[str, t.Any] = {
 }
 
 
+# How ``deeply_nested`` marks its value until the answer is encoded (``http.Response.json``).
+DEEP_MARK: t.Final = "\u0001deeply-nested\u0001"
+
+
+def deeply_nested(levels: int) -> str:
+    """A value served as ``levels`` nested arrays (``[[[...]]]``), too deep for Python's
+    JSON encoders to write: put it as any odd value."""
+    return f"{DEEP_MARK}{levels}{DEEP_MARK}"
+
+
 class Oddities:
     """The odd values to serve, per stored record (by identity: ``modify`` keeps it)."""
 

@@ -38,7 +38,13 @@ from tap_common.errors import (
 )
 from tap_common.fetch_ahead import ResponseDeadlineError
 from tap_common.progress import StreamProgress
-from tap_common.responses import api_path, json_body
+from tap_common.responses import (
+    MAX_DEPTH,
+    api_path,
+    had_too_deep,
+    holds_too_deep,
+    json_body,
+)
 from tap_common.sdk_private import PrivateStreamOverrides
 from tap_common.short_reads import ShortReadStream
 from tap_common.table_versions import TableVersionStream
@@ -89,6 +95,7 @@ class APIStream(
     # Not read: ``validate_response`` below replaces the SDK's, and a 429 is waited out
     # before the retry budget (``waiting_as_asked``), never retried by backoff.
     extra_retry_statuses: t.Sequence[int] = ()
+    _too_deep_page = False
 
     # -- hooks each API fills in ---------------------------------------------------
 
@@ -167,6 +174,8 @@ class APIStream(
         try:
             for record in super().request_records(context):
                 progress.record()
+                if self._too_deep_page and isinstance(record, dict):
+                    self.null_too_deep(record)
                 yield record
         finally:
             # A read ended early (an error, a signal) may leave a request sent ahead:
@@ -279,6 +288,14 @@ class APIStream(
     def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
         """Records at ``records_jsonpath`` of the (already parsed) body."""
         yield from extract_jsonpath(self.records_jsonpath, json_body(response))
+
+    def null_too_deep(self, record: dict) -> None:
+        """Each field of ``record`` holding a value nested too deep to decode
+        (``tap_common.responses.MAX_DEPTH``) written as null and reported."""
+        for field, value in record.items():
+            if holds_too_deep(value):
+                record[field] = None
+                self.value_report.value_nulled(record, self.primary_keys or (), field, TooDeep())
 
     @override
     def log(self, message: str, *args: t.Any, level: int = logging.INFO, **kwargs: t.Any) -> None:
@@ -463,6 +480,8 @@ class APIStream(
                 f"{response.headers.get('Content-Type', 'unknown')})"
             )
             raise MalformedResponseError(msg, response) from exc
+        # Whether the records of this page, parsed next, hold a value too deep to decode.
+        self._too_deep_page = had_too_deep(response)
         self.check_envelope(body, response)
         self.note_page(response)  # what a full read saw, to tell if it is complete
         self.note_page_records(response)  # where each page starts, to name a short one
@@ -518,6 +537,13 @@ class APIStream(
     def response_error_message(self, response: requests.Response) -> str:
         """Never echo headers or full URLs (the SDK default lists header names and body)."""
         return self.client_error_message(response)
+
+
+class TooDeep:
+    """How a value nested too deep to decode is named in the odd-value report."""
+
+    def __repr__(self) -> str:
+        return f"a value nested more than {MAX_DEPTH} levels deep"
 
 
 def retry_after_seconds(response: requests.Response) -> float | None:

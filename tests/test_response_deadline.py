@@ -23,7 +23,9 @@ def run(make_sandbox, tmp_path, case, *, times):
     tap_class, module, api, stream = case
     sandbox = make_sandbox(crm_api=CRMAPI(size=30), calltracker_api=CallTrackerAPI(size=30))
     config = getattr(sandbox, f"{api}_config")(page_size=10, request_timeout=1, max_retries=2)
-    catalog = select_streams(tap_class(config=config, parse_env_config=False).catalog_dict, {stream})
+    catalog = select_streams(
+        tap_class(config=config, parse_env_config=False).catalog_dict, {stream}
+    )
     catalog_path = tmp_path / "catalog.json"
     catalog_path.write_text(json.dumps(catalog))
     # Page 2's body: 8 bytes every 50 ms, each socket read well within request_timeout, the

@@ -37,7 +37,9 @@ def run(make_sandbox, tmp_path, case, *, short_times):
         calltracker_api=CallTrackerAPI(size=SIZE, sizes={stream: SIZE}),
     )
     config = getattr(sandbox, f"{api}_config")(page_size=20)
-    catalog = select_streams(tap_class(config=config, parse_env_config=False).catalog_dict, {stream})
+    catalog = select_streams(
+        tap_class(config=config, parse_env_config=False).catalog_dict, {stream}
+    )
     catalog_path = tmp_path / "catalog.json"
     catalog_path.write_text(json.dumps(catalog))
     # Page 2 of the read: 10 of its 20 items, its totals as a full page's.
