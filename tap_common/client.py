@@ -469,6 +469,8 @@ class APIStream(
         if status >= 500 or status in RETRIED_STATUSES or self.is_rate_limited(response):
             msg = f"{status} {response.reason} from {api_path(response)}"
             raise RetriableAPIError(msg, response)
+        if status == 404 and "{" not in self.path:
+            raise FatalAPIError(self.not_found_message(response))
         if status >= 400:
             raise FatalAPIError(self.client_error_message(response))
         try:
@@ -485,6 +487,15 @@ class APIStream(
         self.check_envelope(body, response)
         self.note_page(response)  # what a full read saw, to tell if it is complete
         self.note_page_records(response)  # where each page starts, to name a short one
+
+    def not_found_message(self, response: requests.Response) -> str:
+        """A 404 on a list the API always has: the base URL is wrong, not the stream."""
+        default = self._tap.config_jsonschema["properties"]["api_url"].get("default")
+        return (
+            f"{self.client_error_message(response)}; the API has no '{self.path}' under "
+            f"'api_url' ({self.url_base}): check its host and its version segment"
+            + (f" (the default is {default})." if default else ".")
+        )
 
     def client_error_message(self, response: requests.Response) -> str:
         """Status, endpoint path and the API's own message; never headers or credentials."""

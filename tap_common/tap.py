@@ -4,6 +4,7 @@ honest exit codes on SIGTERM / SIGINT."""
 from __future__ import annotations
 
 import contextlib
+import copy
 import logging
 import os
 import sys
@@ -14,7 +15,7 @@ import click
 import requests
 from requests.utils import get_environ_proxies
 from singer_sdk import Tap
-from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.exceptions import ConfigValidationError, MappingError
 from singer_sdk.plugin_base import _ConfigInput
 from singer_sdk.singerlib.encoding.simple import StateMessage
 from typing_extensions import override
@@ -31,6 +32,7 @@ from tap_common.input_errors import (
     read_json_object,
     read_state,
 )
+from tap_common.operator_checks import check_catalog, warn_unknown_settings
 from tap_common.pacing import RequestPacer
 from tap_common.sdk_private import PrivateTapOverrides
 from tap_common.settings import check_common_config
@@ -76,6 +78,10 @@ class APITap(PrivateTapOverrides, Tap):
         if getattr(self, "_parse_env", False):
             check_environment(self.config_jsonschema, self._env_var_prefix)
         if raise_errors:
+            # The SDK's own settings (stream_maps, batch_config, ...) count as known.
+            with_builtins = copy.deepcopy(self.config_jsonschema)
+            self.append_builtin_config(with_builtins)
+            warn_unknown_settings(self._config, with_builtins, self.name)
             check_required(self._config, self.config_jsonschema, self.name)
         _coerce_numbers(self._config, self.config_jsonschema)
         errors = sdk_checks()
@@ -157,13 +163,16 @@ class APITap(PrivateTapOverrides, Tap):
                 sys.exit(0)
             cls.print_version(print_fn=cls.logger.info)
             config = config or _ConfigInput()
+            catalog_read = None if catalog is None else read_catalog(catalog)
             tap = cls(
                 config=config.config,
                 state=None if state is None else read_state(state),
-                catalog=None if catalog is None else read_catalog(catalog),
+                catalog=catalog_read,
                 parse_env_config=config.parse_env,
                 validate_config=True,
             )
+            if catalog_read is not None:
+                check_catalog(catalog_read, tap.streams, f"Catalog file '{catalog}'")
             tap.sync_and_keep_state()
 
     @classmethod
@@ -247,6 +256,17 @@ def _one_line_errors(tap_class: type[APITap]) -> t.Iterator[None]:
     except ConfigValidationError as exc:
         for error in exc.errors or [str(exc)]:
             logger.error("Config validation error: %s", error, exc_info=debug)
+        sys.exit(1)
+    except MappingError as exc:
+        # The SDK's stream-map checks (singer_sdk/mapper.py), e.g. a map whose output drops
+        # the key: "Invalid key properties for 'contacts': [id]. ...".
+        hint = (
+            " Keep the key in the map's output, or give the map '__key_properties__' "
+            "naming properties it keeps."
+            if "key properties" in str(exc)
+            else ""
+        )
+        logger.error("Setting 'stream_maps': %s%s", str(exc).rstrip(), hint, exc_info=debug)
         sys.exit(1)
     except EXPLAINED_FAILURES as exc:
         logger.error("%s failed: %s", tap_class.name, explain(exc), exc_info=debug)
