@@ -56,7 +56,7 @@ def common_properties(
             "request_timeout",
             th.IntegerType(minimum=1),
             default=60,
-            description="Seconds to wait for a response before retrying the request.",
+            description="Seconds a whole response (headers and body) may take before the request is retried.",
         ),
         th.Property(
             "max_retries",

@@ -165,8 +165,9 @@ def test_companies_deleted_from_page_one_mid_sync_the_next_run_holds_every_survi
     survivors = before - {newest["id"]}
     assert survivors <= set(first.ids("companies")) | set(second.ids("companies"))
     assert first.duplicates("companies") == []
-    # Without the overlap the first run alone misses one (the shift) and so would the next.
-    assert len(survivors - set(first.ids("companies"))) == 1
+    # The shift makes the first read one short of the total its first page announced, so
+    # it reads the list once more (tap_common/short_reads.py) and holds every survivor.
+    assert survivors <= set(first.ids("companies"))
 
 
 @pytest.mark.parametrize("stream", ["deals", "contacts"])
