@@ -99,24 +99,28 @@ class ShortReadStream(_StreamBase):
             if first.add(key):  # only what the first pass did not return
                 yield record
         again.open = False
-        if first.distinct < announced:
+        # Records deleted since the first read: the list's total now is what counts.
+        now = self.exact_announced_total()
+        expected = announced if now is None else min(announced, now)
+        if first.distinct < expected:
             stream.logger.warning(
                 "Stream '%s' is incomplete: %d of the %d records the API announced are "
                 "missing after reading the list twice (first read: %s; second read: %d "
                 "distinct records, %s). The next sync reads them again.",
                 stream.name,
-                announced - first.distinct,
-                announced,
+                expected - first.distinct,
+                expected,
                 first.short_pages(stream.page_size),
                 again.distinct,
                 again.short_pages(stream.page_size),
             )
         else:
             stream.logger.info(
-                "Stream '%s': the second read returned the missing records; %d of %d read.",
+                "Stream '%s': the second read is complete; %d distinct records of the %d "
+                "the API announces now.",
                 stream.name,
                 first.distinct,
-                announced,
+                expected,
             )
 
     def note_page_records(self, response: requests.Response) -> None:

@@ -86,3 +86,33 @@ def test_pages_short_on_every_read_end_in_one_warning_with_what_is_missing(
     assert f"Stream '{stream}' is incomplete: {missing} of the {SIZE} records" in incomplete[0]
     if stream not in REANCHORED:
         assert "page 2: 10 of 20" in incomplete[0]
+
+
+def test_records_deleted_during_the_read_are_not_reported_missing(make_sandbox, tmp_path):
+    api = CRMAPI(size=SIZE, sizes={"pipelines": SIZE})
+    sandbox = make_sandbox(crm_api=api)
+    # One on page 1 (the later pages shift one place forward: one survivor is skipped), one
+    # on page 3 (never read): the list's total drops from 60 to 58 during the read.
+    gone = [api.records["pipelines"][0], api.records["pipelines"][45]]
+    api.variations.after_page(
+        "pipelines",
+        1,
+        lambda: ([api.records["pipelines"].remove(r) for r in gone], api._index.clear()),
+    )
+    config = sandbox.crm_config(page_size=20)
+    catalog = select_streams(
+        TapCRM(config=config, parse_env_config=False).catalog_dict, {"pipelines"}
+    )
+    catalog_path = tmp_path / "catalog.json"
+    catalog_path.write_text(json.dumps(catalog))
+
+    result = run_tap_cli(
+        "tap_crm.tap", "--catalog", str(catalog_path), config=config, tmp_path=tmp_path
+    )
+
+    assert result.returncode == 0, result.stderr
+    out = SingerOutput.parse(result.stdout)
+    assert {r["id"] for r in api.records["pipelines"]} <= set(out.ids("pipelines"))
+    assert "reading the list once more" in result.stderr
+    assert "is incomplete" not in result.stderr
+    assert "the second read is complete" in result.stderr
