@@ -6,6 +6,10 @@ from __future__ import annotations
 
 import io
 import json
+import signal
+import subprocess
+import sys
+import time
 import typing as t
 
 import pytest
@@ -104,4 +108,63 @@ def test_batch_run_failing_halfway_then_resumed_loses_nothing(
     assert resumed.returncode == 0, resumed.stderr
     second, _ = load(resumed.stdout)
     loaded |= {r["id"] for r in second.get(stream, [])}
+    assert loaded == all_ids, f"{len(all_ids - loaded)} records never reached the target"
+
+
+@pytest.mark.waits
+@pytest.mark.parametrize("case", CASES)
+def test_batch_run_stopped_by_sigterm_then_resumed_loses_nothing(make_sandbox, tmp_path, case):
+    tap_class, module, api, stream = case
+    sandbox = make_sandbox(crm_api=CRMAPI(size=110), calltracker_api=CallTrackerAPI(size=110))
+    batch_dir = tmp_path / "batches"
+    batch_dir.mkdir()
+    config = getattr(sandbox, f"{api}_config")(
+        page_size=20,
+        batch_config={
+            "encoding": {"format": "jsonl", "compression": "gzip"},
+            "storage": {"root": f"file://{batch_dir}"},
+            "batch_size": 30,
+        },
+    )
+    catalog = select_streams(
+        tap_class(config=config, parse_env_config=False).catalog_dict, {stream}
+    )
+    config_path = tmp_path / "config.json"
+    config_path.write_text(json.dumps(config))
+    catalog_path = tmp_path / "catalog.json"
+    catalog_path.write_text(json.dumps(catalog))
+    slow = sandbox.faults.slow(0.3, times=None, api=api)  # the signal lands mid-read
+
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            module,
+            "--config",
+            str(config_path),
+            "--catalog",
+            str(catalog_path),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while len(sandbox.requests_to(api)) < 3:  # two pages read (40 records), the third asked
+        assert process.poll() is None
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    process.send_signal(signal.SIGTERM)
+    stdout, _ = process.communicate(timeout=60)
+    slow.release()
+
+    assert process.returncode == 143
+    first, state = load(stdout)
+    assert state is not None
+    loaded = {r["id"] for r in first.get(stream, [])}
+    resumed = _run(module, config, catalog, tmp_path, state=state, name="resumed")
+    assert resumed.returncode == 0, resumed.stderr
+    second, _ = load(resumed.stdout)
+    loaded |= {r["id"] for r in second.get(stream, [])}
+    all_ids = {r["id"] for r in getattr(sandbox, api).records[stream]}
     assert loaded == all_ids, f"{len(all_ids - loaded)} records never reached the target"
