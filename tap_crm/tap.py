@@ -60,18 +60,20 @@ class TapCRM(APITap):
         """The streams; with ``custom_field_columns`` on, contacts, companies and deals
         have a column per custom field of the account (``tap_crm.custom_fields``)."""
         extra = self.custom_field_columns()
-        return [
-            # The declared classes hold their schema as a class attribute
+        streams = []
+        for declared in self.stream_types:
+            # Declared classes hold their name and schema as class attributes
             # (``tap_common.declared``): one with more columns is a subclass of its own.
-            declare(
-                stream_type,
-                stream_type.name,
-                custom_fields.with_columns(stream_type.schema, columns),
-            )(tap=self)
-            if (columns := extra.get(stream_type.name))
-            else stream_type(tap=self)
-            for stream_type in self.stream_types
-        ]
+            name: str = vars(declared)["name"]
+            schema = t.cast("dict", declared.schema)
+            columns = extra.get(name)
+            stream_type = (
+                declare(declared, name, custom_fields.with_columns(schema, columns))
+                if columns
+                else declared
+            )
+            streams.append(stream_type(tap=self))
+        return streams
 
     def custom_field_columns(self) -> dict[str, dict[str, t.Any]]:
         """Stream name -> its custom-field columns, read from ``/bootstrap`` (one request).
