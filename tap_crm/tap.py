@@ -48,8 +48,8 @@ class TapCRM(APITap):
             title="Custom fields as columns",
             description=(
                 "Give contacts, companies and deals one typed column per custom field of "
-                "the account (named custom_field__<id>__<type>, company_field__..., "
-                "deal_field__...), read from /bootstrap at discovery. Off: the custom "
+                "the account (custom_field__ID__TYPE, company_field__..., deal_field__...), "
+                "read from /bootstrap at discovery. Off: the custom "
                 "fields stay in their JSON lists only."
             ),
         ),
