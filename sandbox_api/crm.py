@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 
 from typing_extensions import override
 
-from sandbox_api import crm_data, fake, generated
+from sandbox_api import crm_custom_fields, crm_data, fake, generated
 from sandbox_api.crm_lists import CRMListSwitches
 from sandbox_api.deletions import Deletions
 from sandbox_api.http import Request, Response
@@ -101,6 +101,11 @@ class CRMAPI(Deletions, SandboxAPIBase):
             self.records[resource] = generated.records(generate, count)
         self._next_index = {name: len(rows) for name, rows in self.records.items()}
         self._index: dict[tuple[str, str | None], tuple[list[dict], list[datetime]]] = {}
+        # The account's custom-field definitions by kind (``custom_field``, ...): served by
+        # /bootstrap; tests add to them between runs (``add_field_definition``).
+        self.field_definitions = {
+            wrapper: crm_custom_fields.definitions(wrapper) for wrapper in crm_custom_fields.TYPES
+        }
         self.oddities = Oddities()  # odd values served in chosen records (off: empty)
         self.variations = Variations()
 
@@ -114,7 +119,19 @@ class CRMAPI(Deletions, SandboxAPIBase):
         return self.records[stream]
 
     def bootstrap(self) -> dict:
-        return crm_data.bootstrap(self.records["users"])
+        return {
+            **crm_data.bootstrap(self.records["users"]),
+            **crm_data.field_definitions(self.field_definitions),
+        }
+
+    def add_field_definition(self, wrapper: str, field_type: str, name: str) -> dict:
+        """A custom field defined on the account now (``wrapper``: ``custom_field``,
+        ``company_field`` or ``deal_field``); records get values for it by ``modify``."""
+        defs = self.field_definitions[wrapper]
+        field = crm_custom_fields.definition(wrapper, field_type, len(defs), key=("added", name))
+        field["name"] = name
+        defs.append(field)
+        return field
 
     def add(self, resource: str, **changes: t.Any) -> dict:
         """Create a record, stamped now (whole seconds, as the API writes)."""

@@ -11,7 +11,7 @@ import random
 import typing as t
 from datetime import timedelta
 
-from sandbox_api import fake
+from sandbox_api import crm_custom_fields, fake
 
 Record = dict[str, t.Any]
 
@@ -54,14 +54,6 @@ def _custom_field(r: random.Random, i: int) -> dict:
     return field
 
 
-def _field_value(r: random.Random, field: dict) -> t.Any:
-    if field["type"] == "multiple_choice":
-        return r.sample(field["choices"], 2)
-    if field["type"] == "number":
-        return r.randrange(0, 1000)
-    return fake.sentence(r, 2)
-
-
 def _attachment(r: random.Random, key: object) -> dict:
     return {
         "id": fake.object_id("att", key),
@@ -82,7 +74,6 @@ def contact(i: int, total: int) -> Record:
     first, last = fake.first_name(r), fake.last_name(r)
     created, modified = _stamps(i, total, r)
     status_key, status_text = r.choice(CONTACT_STATUSES)
-    fields = [_custom_field(r, n) for n in range(r.randrange(0, 3))]
     return {
         "id": fake.object_id("contact", i),
         "type": fake.maybe(r, "individual", null=0.3),
@@ -120,7 +111,7 @@ def contact(i: int, total: int) -> Record:
             }
             for _ in range(r.randrange(0, 2))
         ],
-        "custom_fields": [{"custom_field": f, "value": _field_value(r, f)} for f in fields],
+        "custom_fields": crm_custom_fields.field_values("custom_field", i),
         "sales_closed_for": [user_id(i + 1)] if r.random() < 0.2 else [],
         "closed_sales": [
             {"user_id": user_id(i), "closed_at": 1714000000 + i, "comment": "Gewonnen 🎉"}
@@ -176,10 +167,7 @@ def company(i: int, total: int) -> Record:
                 "country_code": "BE",
             },
         ),
-        "company_fields": [
-            {"company_field": _custom_field(r, 100 + n), "value": "Ja"}
-            for n in range(r.randrange(0, 2))
-        ],
+        "company_fields": crm_custom_fields.field_values("company_field", i),
         "syncing_status": r.random() < 0.5,
         "syncing_tags": r.random() < 0.5,
         "synced_status_id": None,
@@ -259,9 +247,7 @@ def deal(i: int, total: int) -> Record:
         "commission_base": r.choice(["amount", "margin", None]),
         "commission_type": r.choice(["none", "percentage", "absolute"]),
         "reason_lost_id": fake.object_id("reason", 1) if status == "lost" else None,
-        "deal_fields": [{"deal_field": _custom_field(r, 200), "value": 42}]
-        if r.random() < 0.3
-        else [],
+        "deal_fields": crm_custom_fields.field_values("deal_field", i),
         "has_deal_items": True,
         "deal_items": [
             {
@@ -414,6 +400,15 @@ def predefined_item(i: int, total: int) -> Record:
     }
 
 
+def field_definitions(
+    lists: dict[str, list[dict]] | None = None,
+) -> dict[str, list[dict]]:
+    """Bootstrap's ``custom_fields``, ``company_fields`` and ``deal_fields``: the account's
+    definitions, each wrapped in its kind's key as the API lists them."""
+    lists = lists or {w: crm_custom_fields.definitions(w) for w in crm_custom_fields.TYPES}
+    return {f"{wrapper}s": [{wrapper: d} for d in defs] for wrapper, defs in lists.items()}
+
+
 def custom_field(i: int, total: int) -> Record:
     r = fake.rng("custom_field", i)
     field = _custom_field(r, i)
@@ -506,9 +501,9 @@ def bootstrap(users: list[Record]) -> Record:
             "commission_base": "margin",
             "commission_percentage": "12.5",
         },
-        "custom_fields": [{"custom_field": custom_field(0, 1)}],
-        "company_fields": [{"company_field": _custom_field(fake.rng("cf-b"), 300)}],
-        "deal_fields": [],
+        # The account's definitions; the sandbox's CRMAPI.bootstrap serves its own, which
+        # tests can add to.
+        **field_definitions(),
         "filters": [{"filter": filter_(0, 1)}],
         "call_results": {
             "interested": "Interessiert",

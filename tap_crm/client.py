@@ -19,7 +19,7 @@ from tap_common.errors import AuthenticationError
 from tap_common.overlap import overlap_start, remember_start
 from tap_common.responses import api_path, json_body
 from tap_common.timestamps import unix_seconds
-from tap_crm import pages
+from tap_crm import custom_fields, pages
 from tap_crm.pages import Layout, Shape
 from tap_crm.pagination import (
     CRMPaginator,
@@ -71,6 +71,17 @@ class CRMStream(APIStream):
     def layout(self) -> Layout:
         """Where this endpoint's records sit, derived from its declaration."""
         return Layout(self.shape, self.list_key or self.name, self.wrapper)
+
+    @cached_property
+    def custom_field_columns(self) -> custom_fields.ColumnFiller | None:
+        """Fills the custom-field columns the stream's (catalog's) schema has, if any."""
+        return custom_fields.filler_for(self.name, self.effective_schema)
+
+    @override
+    def post_process(self, row: dict, context: Context | None = None) -> dict | None:
+        if (filler := self.custom_field_columns) is not None:
+            filler.fill(row)
+        return row
 
     # -- paging and parsing -------------------------------------------------------------
 

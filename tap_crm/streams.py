@@ -44,7 +44,7 @@ class CallTimeStream(ModifiedSinceStream):
         value = row.get("call_time_int")
         if isinstance(value, str) and value.strip().lstrip("-").isdigit():
             row["call_time_int"] = int(value)
-        return row
+        return super().post_process(row, context)
 
 
 class FlatOrWrappedStream(PlainPagedStream):
@@ -65,7 +65,7 @@ class SecretFreeObjectStream(SingleObjectStream):
         # requests"): never written anywhere. Null rather than absent, so a merging
         # target overwrites what an earlier version loaded.
         row["auth_key"] = None
-        return row
+        return super().post_process(row, context)
 
 
 # -- the API's resources ------------------------------------------------------------------
