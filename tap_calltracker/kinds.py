@@ -21,10 +21,18 @@ from tap_calltracker.pagination import (
     Window,
     WindowedPaginator,
 )
-from tap_common.overlap import OVERLAP_KEY, overlap_start, remember_start
+from tap_common.overlap import (
+    OVERLAP_KEY,
+    PageView,
+    ReadProof,
+    overlap_start,
+    page_view,
+    settle_overlap,
+)
 from tap_common.timestamps import parse_datetime, unix_seconds
 
 if t.TYPE_CHECKING:
+    import requests
     from singer_sdk.helpers.types import Context
 
 
@@ -134,13 +142,35 @@ class UpdatedNewestFirstStream(CallTrackerStream):
     def get_records(self, context: Context | None) -> t.Iterable[dict]:
         start = self.get_starting_timestamp(context)
         self._read_from = overlap_start(self.get_context_state(context), start)
+        proof = self.__dict__["_read_proof"] = ReadProof(self.page_view)
         yield from super().get_records(context)
         state = self.get_context_state(context)
-        if start is None:
+        if self._read_from is None:
             # Re-anchored on creation time, a full read skips nothing: no overlap needed.
             state.pop(OVERLAP_KEY, None)
-        else:
-            remember_start(state, start)
+            return
+        params = {**self.get_url_params(context, None), "page": 1, "per_page": 1}
+        proven, why = proof.proven(lambda: self.request_once(params, context))
+        self.logger.info(
+            "Stream '%s': %s (%s).",
+            self.name,
+            "read shown complete, the next run reads from its bookmark"
+            if proven
+            else "the next run reads again from this run's start",
+            why,
+        )
+        settle_overlap(state, start, proven=proven)
+
+    @override
+    def note_page(self, response: requests.Response) -> None:
+        super().note_page(response)
+        if (proof := self.__dict__.get("_read_proof")) is not None:
+            proof.saw(response)
+
+    def page_view(self, response: requests.Response) -> PageView:
+        """What one page shows of the query (``tap_common.overlap.ReadProof``)."""
+        page = self.page(response)
+        return page_view(page.total, page.items, "updated_at")
 
     @override
     def paginator_for(self, first: Window) -> WindowedPaginator:

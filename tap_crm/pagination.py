@@ -208,7 +208,8 @@ class NewestFirstPasses(TokenPages[PassToken]):
     compared with the list's ``total_count`` (recounted on every page): while fewer were
     read, the list is read again from page 1, up to ``MAX_LIST_PASSES`` passes, then one
     line ends the run. A record is emitted once per run, and only when its
-    ``emit_key`` is at or after ``emit_from`` (or unreadable).
+    ``emit_key`` is at or after ``emit_from`` (or unreadable); with an ``emit_from``, the
+    read ends at the first page that reaches an older record.
     """
 
     def __init__(self, stream_name: str, *, emit_key: str, emit_from: datetime | None) -> None:
@@ -227,8 +228,21 @@ class NewestFirstPasses(TokenPages[PassToken]):
         self._total = page.total_count or 0
         self.probing = page.past_announced
         records = [record for record in page.records if self._emits(record)]
-        self._decide(has_next=page.has_next)
+        if self._reached_older(page.records):
+            # Newest first: every later page is older still. Whatever a partial read
+            # misses (a deletion shifting a record, a tie straddling a page boundary) the
+            # next run reads again, from this run's start (``tap_common.overlap``).
+            self.decide(None)
+        else:
+            self._decide(has_next=page.has_next)
         return records
+
+    def _reached_older(self, records: list[dict]) -> bool:
+        """Whether the page ends with a record older than ``emit_from``."""
+        if self._emit_from is None or not records:
+            return False
+        value = to_instant(records[-1].get(self._emit_key))
+        return value is not None and value < self._emit_from
 
     @override
     def end_of_list(self) -> None:
