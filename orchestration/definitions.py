@@ -125,9 +125,34 @@ def _account(tap: str, slug: str, path: Path | None) -> Account:
     raise dg.Failure(description=msg, allow_retries=False)
 
 
+# Where steps run: ORCHESTRATION_EXECUTOR=k8s (a pod per step) or celery (a Celery worker
+# per step; broker from DAGSTER_CELERY_BROKER_URL); unset: processes on this machine.
+EXECUTOR_VARIABLE = "ORCHESTRATION_EXECUTOR"
+
+
+def executor_from_environment() -> dg.ExecutorDefinition | None:
+    """The executor ``ORCHESTRATION_EXECUTOR`` names (None: Dagster's default)."""
+    name = os.environ.get(EXECUTOR_VARIABLE, "")
+    if name == "k8s":
+        from dagster_k8s import k8s_job_executor  # noqa: PLC0415  # only where it runs
+
+        return k8s_job_executor
+    if name == "celery":
+        from dagster_celery import celery_executor  # noqa: PLC0415  # only where it runs
+
+        return celery_executor.configured(
+            {"broker": {"env": "DAGSTER_CELERY_BROKER_URL"}}, name="celery_from_env"
+        )
+    if name:
+        msg = f"{EXECUTOR_VARIABLE}={name!r}: expected 'k8s', 'celery' or nothing."
+        raise ValueError(msg)
+    return None
+
+
 def build_definitions(
     accounts_path: Path | None = None,
     *,
+    executor: dg.ExecutorDefinition | None = None,
     retry_policy: dg.RetryPolicy = DEFAULT_RETRY,
     backfill_windows: dg.TimeWindowPartitionsDefinition = DEFAULT_BACKFILL_WINDOWS,
     meltano_project: MeltanoProject | None = None,
@@ -232,6 +257,7 @@ def build_definitions(
         schedules=[daily(crm_job, CRM_PARTITIONS), daily(calltracker_job, CALLTRACKER_PARTITIONS)],
         sensors=[accounts_file_sensor],
         resources={"meltano": meltano_project or MeltanoProject()},
+        executor=executor,
     )
 
 
@@ -262,4 +288,4 @@ def register_accounts(instance: dg.DagsterInstance, accounts: list[Account]) -> 
                 instance.delete_dynamic_partition(request.partitions_def_name, key)
 
 
-defs = build_definitions()
+defs = build_definitions(executor=executor_from_environment())
