@@ -110,16 +110,19 @@ def run(
 
 
 def stop(process: subprocess.Popen[str]) -> None:
-    """SIGTERM, a grace period to write state, then SIGKILL to what is left of its group."""
+    """SIGTERM, a grace period to write state, then SIGKILL to what is left of its group.
+
+    Its output is drained meanwhile: a child blocked on a full pipe could not finish.
+    """
     if process.poll() is not None:
         return
     process.send_signal(signal.SIGTERM)
     try:
-        process.wait(timeout=STOP_GRACE_SECONDS)
+        process.communicate(timeout=STOP_GRACE_SECONDS)
     except subprocess.TimeoutExpired:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+        process.communicate()
 
 
 def _int(text: str) -> int:

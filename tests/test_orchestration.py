@@ -4,8 +4,11 @@ and the definitions as Kubernetes and Celery load them (README "Several accounts
 from __future__ import annotations
 
 import importlib
+import json
 import logging
 import os
+import sys
+import time
 from pathlib import Path
 
 import dagster as dg
@@ -19,6 +22,7 @@ from hypothesis import strategies as st
 
 from orchestration import definitions, meltano
 from orchestration.accounts import Account, AccountsFileError, load_accounts
+from sandbox_api import CallTrackerAPI
 from tap_common.progress import StreamProgress
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -141,3 +145,26 @@ def test_an_unknown_executor_is_refused_in_one_line(monkeypatch):
     with pytest.raises(ValueError, match="expected 'k8s', 'celery' or nothing"):
         definitions.executor_from_environment()
     assert os.environ[definitions.EXECUTOR_VARIABLE] == "lambda"
+
+
+@pytest.mark.waits
+def test_an_interrupted_run_stops_its_child_with_sigterm(make_sandbox, tmp_path):
+    """A cancelled step (here: an interruption raised while output is read) stops the sync
+    at once with SIGTERM; the tap ends with the state it reached (tests/test_cli_signals.py)."""
+    sandbox = make_sandbox(calltracker_api=CallTrackerAPI(size=3, sizes={"calls": 4000}))
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps(sandbox.calltracker_config(page_size=10)))
+    command = [str(Path(sys.executable).parent / "tap-calltracker"), "--config", str(config)]
+
+    def interrupt(line: str) -> None:
+        if "Progress of 'calls'" in line:
+            raise KeyboardInterrupt
+
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        meltano.run(command, env=dict(os.environ), cwd=str(tmp_path), on_line=interrupt)
+    assert time.monotonic() - started < meltano.STOP_GRACE_SECONDS
+    sent = len(sandbox.requests_to("calltracker", "/calls"))
+    assert 0 < sent < 4000 / 10  # stopped long before the last page
+    time.sleep(0.5)
+    assert len(sandbox.requests_to("calltracker", "/calls")) == sent  # and stays stopped
