@@ -8,6 +8,7 @@ primary key, schema) is in its declaration, not here.
 from __future__ import annotations
 
 import hashlib
+import math
 import typing as t
 from datetime import datetime, timedelta
 
@@ -29,6 +30,7 @@ from tap_common.overlap import (
     page_view,
     settle_overlap,
 )
+from tap_common.settings import end_date
 from tap_common.timestamps import parse_datetime, unix_seconds
 
 if t.TYPE_CHECKING:
@@ -72,7 +74,14 @@ class CreatedSinceStream(CreationAnchoredStream):
     @override
     def first_window(self, context: Context | None) -> Window:
         start = self.get_starting_timestamp(context)
-        return Window(None if start is None else self.window_start(start), None)
+        end = end_date(self.config)
+        # ``to`` one second wide of end_date whatever its inclusivity (the documentation,
+        # https://developer.aircall.io/api-references/#list-all-calls, does not say); what
+        # lies at or after end_date is dropped by ``tap_common.bookmarks``.
+        return Window(
+            None if start is None else self.window_start(start),
+            None if end is None else math.ceil(end.timestamp()),
+        )
 
     def window_start(self, start: datetime) -> int:
         """``from`` for a run starting at ``start`` (the bookmark, or start_date)."""

@@ -16,7 +16,10 @@ of the SDK's own signpost (``isoformat(timespec="microseconds")`` in UTC):
 * it never moves past the time the sync started (the SDK's signpost): a record dated in
   the future, a clock error on the API's side, must not hide later changes from the
   next run;
-* a saved bookmark is read in any form ``to_instant`` reads, unix integers included.
+* a saved bookmark is read in any form ``to_instant`` reads, unix integers included;
+* with ``end_date`` set, records whose replication key is at or after it are dropped and
+  the bookmark never moves past it: a backfill window ``[start_date, end_date)`` reads
+  what lies in it and no more, whatever the API's filter returned beyond its bound.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from datetime import datetime
 from singer_sdk.helpers._state import PROGRESS_MARKER_NOTE, PROGRESS_MARKERS
 from typing_extensions import override
 
+from tap_common.settings import end_date
 from tap_common.timestamps import iso_utc, to_instant
 
 if t.TYPE_CHECKING:
@@ -43,6 +47,27 @@ class InstantBookmarks(_StreamBase):
     """Mixin for a stream whose replication key is a timestamp (see the module docstring)."""
 
     value_report: ValueReport
+
+    @override
+    def get_records(self, context: Context | None) -> t.Iterable[dict]:
+        """The stream's records, less those at or after ``end_date`` (incremental streams)."""
+        records = super().get_records(context)
+        end = self._end_date()
+        if end is None or not self._bookmarks_instants():
+            yield from records
+            return
+        key = t.cast("str", t.cast("Stream", self).replication_key)
+        for record in records:
+            instant = to_instant(record.get(key))
+            # Unreadable keys are emitted (and reported when the bookmark skips them).
+            if instant is None or instant < end:
+                yield record
+
+    def _end_date(self) -> datetime | None:
+        """The ``end_date`` setting, read once."""
+        if "_end_date_setting" not in self.__dict__:
+            self.__dict__["_end_date_setting"] = end_date(t.cast("Stream", self).config)
+        return self.__dict__["_end_date_setting"]
 
     @override
     def compare_start_date(self, value: str, start_date_value: str) -> str:
@@ -140,10 +165,12 @@ class InstantBookmarks(_StreamBase):
         return applies
 
     def _bookmark_cap(self, context: Context | None) -> datetime | None:
-        """The time the sync started (the SDK's signpost): no bookmark goes past it."""
+        """The time the sync started (the SDK's signpost), or ``end_date`` if earlier: no
+        bookmark goes past it."""
         caps: dict = self.__dict__.setdefault("_bookmark_caps", {})
         cache_key = repr(sorted(context.items())) if context else ""
         if cache_key not in caps:
             signpost = t.cast("Stream", self).get_replication_key_signpost(context)
-            caps[cache_key] = signpost if isinstance(signpost, datetime) else None
+            bounds = [b for b in (signpost, self._end_date()) if isinstance(b, datetime)]
+            caps[cache_key] = min(bounds) if bounds else None
         return caps[cache_key]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import typing as t
+from datetime import datetime
 from urllib.parse import urlparse
 
 from singer_sdk import typing as th
@@ -44,6 +45,15 @@ def common_properties(
             description=(
                 "Earliest record to sync on the first run (ISO-8601). Later runs start from "
                 "the saved bookmark. Omit to sync everything."
+            ),
+        ),
+        th.Property(
+            "end_date",
+            th.DateTimeType,
+            description=(
+                "Exclusive upper bound (ISO-8601) on incremental streams' replication key: "
+                "records at or after it are not synced and no bookmark moves past it. "
+                "Full-table streams are read whole. For backfills in windows."
             ),
         ),
         th.Property(
@@ -134,13 +144,30 @@ def check_common_config(config: t.Mapping[str, t.Any]) -> None:
             errors.append(
                 "Setting 'api_url' must not carry credentials; use the credential settings."
             )
-    start_date = config.get("start_date")
-    if start_date is not None:
-        try:
-            parse_datetime(str(start_date))
-        except ValueError:
-            errors.append(
-                f"Setting 'start_date' must be an ISO-8601 date or date-time, got {start_date!r}."
-            )
+    errors.extend(_window_errors(config.get("start_date"), config.get("end_date")))
     if errors:
         raise ConfigValidationError(errors[0], errors=errors)
+
+
+def _window_errors(start_date: t.Any, end_date: t.Any) -> list[str]:
+    """``start_date`` and ``end_date`` readable, and the window they make not empty."""
+    errors, bounds = [], {}
+    for name, value in (("start_date", start_date), ("end_date", end_date)):
+        if value is None:
+            continue
+        try:
+            bounds[name] = parse_datetime(str(value))
+        except ValueError:
+            errors.append(f"Setting '{name}' must be an ISO-8601 date or date-time, got {value!r}.")
+    if len(bounds) == 2 and bounds["end_date"] <= bounds["start_date"]:
+        errors.append(
+            f"Setting 'end_date' ({end_date}) must be later than 'start_date' ({start_date}): "
+            "records are synced from start_date up to, not including, end_date."
+        )
+    return errors
+
+
+def end_date(config: t.Mapping[str, t.Any]) -> datetime | None:
+    """The ``end_date`` setting as an instant (checked by ``check_common_config``)."""
+    value = config.get("end_date")
+    return None if value is None else parse_datetime(str(value))
