@@ -43,6 +43,7 @@ LISTS = {
     "/tags": ("tags", "tags"),
     "/teams": ("teams", "teams"),
     "/users": ("users", "users"),
+    "/v2/users": ("users", "users"),
     "/users/availabilities": ("users", "user_availability"),
     "/webhooks": ("webhooks", "webhooks"),
 }
@@ -50,6 +51,11 @@ LISTS = {
 # (https://developer.aircall.io/api-references/#pagination); the others ignore them.
 TIME_FILTERED = {"calls", "contacts", "numbers", "users", "user_availability"}
 ORDERED = TIME_FILTERED | {"teams", "webhooks"}
+# Aircall's reference announced the sunset of v1 "List all Users" on 2026-09-30, replaced by
+# v2 "List all Users" (https://developer.aircall.io/api-references/#list-all-users): served
+# at ``/v2/users`` (full path, beside the ``/v1`` mount). What ``/v1/users`` answers after
+# the sunset is not known: ``Variations.v1_users`` chooses.
+V2_USERS = "/v2/users"
 DEFAULT_SIZES = {"users": 6, "numbers": 3, "teams": 3, "tags": 5, "webhooks": 2}
 
 
@@ -71,6 +77,7 @@ class CallTrackerAPI(Deletions, SandboxAPIBase):
 
     name = "calltracker"
     prefix = "/v1"
+    also_mounted = ("/v2",)
 
     def __init__(self, size: int = 25, sizes: dict[str, int] | None = None) -> None:
         self.records: dict[str, list[dict]] = {}
@@ -170,6 +177,12 @@ class CallTrackerAPI(Deletions, SandboxAPIBase):
             return Response.json(200, {"ping": "pong"})
         if path == "/company":
             return Response.json(200, {"company": self.expected("company")[0]})
+        if path == "/users" and self.variations.v1_users != "served":
+            if self.variations.v1_users == "410":
+                return Response.json(410, {"message": "Gone"})
+            return Response.json(404, {"message": "Not Found"})
+        if path.startswith("/v2/") and path != V2_USERS:
+            return Response.json(404, {"message": "Not Found"})
         if path in LISTS:
             key, resource = LISTS[path]
             return self._list(key, resource, request, looping=looping)
@@ -270,13 +283,16 @@ class CallTrackerAPI(Deletions, SandboxAPIBase):
     def _item(resource: str, row: dict, request: Request) -> dict:
         if resource == "calls":
             return call_as_listed(row, request)
+        if resource == "users" and request.path != V2_USERS:
+            return data.user_v1(row)
         return data.availability(row) if resource == "user_availability" else row
 
     def _link(self, request: Request, page: int) -> str:
         """Absolute URL of another page, carrying the request's other parameters."""
         params = {name: values[-1] for name, values in request.query.items()}
         params["page"] = str(page)
-        return f"{request.base_url}{self.prefix}{request.path}?{urlencode(params)}"
+        mount = "" if request.path.startswith("/v2/") else self.prefix
+        return f"{request.base_url}{mount}{request.path}?{urlencode(params)}"
 
 
 class _Range(t.Sequence[dict]):

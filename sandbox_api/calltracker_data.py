@@ -21,6 +21,7 @@ from sandbox_api import fake
 Record = dict[str, t.Any]
 
 BASE = "https://api.aircall.io/v1"
+BASE_V2 = "https://api.aircall.io/v2"
 USER_COUNT = 4  # users referenced from calls, teams and numbers
 TIME_ZONES = ["Europe/Paris", "Etc/UTC", "America/New_York", "Europe/Dublin", "Asia/Tokyo"]
 LANGUAGES = ["en-US", "fr-FR", "de-DE", "es-ES", "pl-PL"]
@@ -36,33 +37,49 @@ EVENTS = ["call.created", "call.ended", "call.tagged", "contact.updated", "user.
 SYSTEM_TAGS = ["queue_callback", "conference", "follow_up_self_assign"]
 
 
+# The capture's redactions: the string "redacted" in booleans and counts (and texts).
+REDACTED = "redacted"
+
+
 def user_iso(moment: datetime) -> str:
-    """Users' ``created_at`` as the list endpoint writes it: no millis."""
-    return fake.iso_z(moment)
+    """Users' ``created_at`` as ``/v2/users`` and embedded users write it: with millis."""
+    return fake.iso_millis(moment)
 
 
 def user(i: int, total: int) -> Record:
+    """A user as ``/v2/users`` lists it (https://developer.aircall.io/api-references/#list-all-users):
+    ``default_number_id``, ``substatus``, ``state``; no ``numbers``."""
     r = fake.rng("ct-user", i)
     first, last = fake.first_name(r), fake.last_name(r)
     created = fake.moment(i, total, r)
     return {
         "id": 100 + i,
-        "direct_link": f"{BASE}/users/{100 + i}",
+        "direct_link": f"{BASE_V2}/users/{100 + i}",
         "name": f"{first} {last}",
         "email": fake.email(first, last, r),
-        "available": r.random() < 0.7,
-        "availability_status": r.choice(["available", "custom", "unavailable"]),
-        # Real list answers say ``state`` where https://developer.aircall.io/api-references/#user
-        # says ``substatus``: the sandbox serves both.
-        ("state" if i % 2 else "substatus"): fake.maybe(r, "always_opened", null=0.5),
+        # Some accounts' values are redacted, a string in a boolean (an odd value).
+        "available": REDACTED if i % 9 == 8 else r.random() < 0.7,
+        "availability_status": r.choice(["available", "custom", "unavailable", REDACTED]),
+        "substatus": fake.maybe(r, r.choice(["always_opened", "out_for_lunch", REDACTED])),
+        "state": fake.maybe(r, "always_opened", null=0.5),
         "extension": fake.maybe(r, f"{i % 1000:03d}", null=0.3),
         "created_at": user_iso(created),
         "time_zone": r.choice(TIME_ZONES),
         "language": r.choice(LANGUAGES),
         "wrap_up_time": r.choice([0, 15, 30, 60]),
-        "numbers": [number_ref(j) for j in range(r.randrange(0, 3))]
-        + ([None] if i % 7 == 3 else []),
+        "default_number_id": fake.maybe(r, 200 + i % 3, null=0.3),
     }
+
+
+def user_v1(record: Record) -> Record:
+    """A ``/v2/users`` user as the sunset ``/v1/users`` listed it: its v1 link and ``numbers``."""
+    r = fake.rng("ct-user-numbers", record["id"])
+    v1 = {k: v for k, v in record.items() if k != "default_number_id"}
+    v1["direct_link"] = f"{BASE}/users/{record['id']}"
+    v1["numbers"] = [number_ref(j) for j in range(r.randrange(0, 3))] + (
+        [None] if record["id"] % 7 == 3 else []
+    )
+    return v1
 
 
 def user_ref(i: int, *, with_number: bool = False) -> Record:
@@ -80,8 +97,11 @@ def user_ref(i: int, *, with_number: bool = False) -> Record:
             "created_at",
             "time_zone",
             "language",
+            "extension",
+            "state",
         )
     }
+    ref["direct_link"] = f"{BASE}/users/{full['id']}"  # v1 links inside calls and teams
     if with_number:
         ref["wrap_up_time"] = full["wrap_up_time"]
         ref["default_number_id"] = fake.maybe(fake.rng("dn", i), 200 + i % 3, null=0.4)

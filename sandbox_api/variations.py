@@ -15,6 +15,10 @@ Every switch is off by default. The taps must pass with every position of every 
 * ``stale_max_page``: the CRM's ``max_page`` is one less than the real page count;
   ``past_end`` says what a page past the end answers: ``"empty"``, ``"last"`` (the last
   page again) or ``"400"``.
+* ``v1_users``: what the call API's ``/v1/users`` answers after the sunset of v1 "List all
+  Users" (2026-09-30, https://developer.aircall.io/api-references/#list-all-users): ``"404"``
+  (the default: ``{"message": "Not Found"}``, as an unknown route), ``"410"`` or
+  ``"served"`` (the v1 shape, with ``numbers``). ``/v2/users`` is served in every position.
 * ``after_page(resource, n, action)``: ``action()`` runs once, right after the n-th page
   request of ``resource`` is answered (inserts and deletes while a sync pages).
 """
@@ -36,6 +40,7 @@ class Variations:
     status_in_200: int = 0
     stale_max_page: bool = False
     past_end: str = "empty"
+    v1_users: str = "404"
     seed: int = 12
     _hooks: dict[str, list[list]] = field(default_factory=dict)
     _pages_served: dict[str, int] = field(default_factory=dict)
@@ -54,6 +59,7 @@ class Variations:
             status_in_200=2,
             stale_max_page=True,
             past_end=past_end,
+            v1_users="served",
         )
 
     # -- order -------------------------------------------------------------------
