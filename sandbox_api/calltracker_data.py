@@ -34,6 +34,8 @@ MISSED_REASONS = [
     "agents_did_not_answer",
 ]
 EVENTS = ["call.created", "call.ended", "call.tagged", "contact.updated", "user.opened"]
+# Seen on recorded calls of 2022 (not in the reference).
+HANGUP_CAUSES = ["NORMAL_CLEARING", "ORIGINATOR_CANCEL", "NO_ANSWER", None]
 SYSTEM_TAGS = ["queue_callback", "conference", "follow_up_self_assign"]
 
 
@@ -165,10 +167,11 @@ def _number(i: int, total: int) -> Record:
         "e164_digits": digits.replace(" ", ""),
         "country": r.choice(fake.COUNTRIES),
         "time_zone": r.choice(TIME_ZONES),
-        "open": fake.maybe(r, r.random() < 0.5, null=0.3),
+        "open": REDACTED if i % 5 == 4 else fake.maybe(r, r.random() < 0.5, null=0.3),
         "availability_status": r.choice(["open", "custom", "closed"]),
         "is_ivr": fake.maybe(r, r.random() < 0.3, null=0.3),
         "live_recording_activated": r.random() < 0.5,
+        "flow_editor_enabled": r.random() < 0.5,
         "priority": r.choice([None, 0, 1]),
         "messages": _messages(r, number_id),
         "created_at": fake.iso_millis(created.replace(microsecond=r.randrange(0, 1000) * 1000)),
@@ -214,6 +217,7 @@ def webhook(i: int, total: int) -> Record:
     created = fake.moment(i, total, r)
     webhook_id = str(uuid.UUID(int=r.getrandbits(128), version=4))
     return {
+        "id": 44_000_000 + i,  # deprecated, still sent beside webhook_id
         "webhook_id": webhook_id,
         "direct_link": f"{BASE}/webhooks/{webhook_id}",
         "created_at": fake.iso_millis(created),
@@ -255,7 +259,7 @@ def contact(i: int, total: int) -> Record:
     created = fake.moment(i, total, r)
     updated = created + timedelta(seconds=r.randrange(0, 86400 * 20))
     contact_id = 5_000_000 + i
-    return {
+    record: Record = {
         "id": contact_id,
         "direct_link": f"{BASE}/contacts/{contact_id}",
         "first_name": fake.maybe(r, first, empty=""),
@@ -269,6 +273,9 @@ def contact(i: int, total: int) -> Record:
         "created_at": fake.unix(created),
         "updated_at": fake.unix(updated),
     }
+    if i % 4 == 1:  # older contacts carry ``urls`` (not in the reference)
+        record["urls"] = _labelled(r, lambda: f"https://www.example.com/{contact_id}", contact_id)
+    return record
 
 
 def call_contact(i: int) -> Record:
@@ -296,6 +303,7 @@ def call(i: int, total: int) -> Record:
         "direction": "inbound" if inbound else "outbound",
         "status": "done",
         "missed_call_reason": None if answered else r.choice(MISSED_REASONS),
+        **({"hangup_cause": r.choice(HANGUP_CAUSES)} if i % 3 == 0 else {}),
         "started_at": fake.unix(started),
         "answered_at": fake.unix(started) + r.randrange(1, 30) if answered else None,
         "ended_at": fake.unix(started) + duration,
@@ -309,7 +317,7 @@ def call(i: int, total: int) -> Record:
         "voicemail_short_url": None if answered else f"https://short.example.com/v{call_id}",
         "archived": fake.maybe(r, r.random() < 0.1, null=0.3),
         "cost": fake.maybe(r, f"{r.randrange(0, 500) / 100:.2f}", null=0.5),
-        "pricing_type": fake.maybe(r, r.choice(["regular", "premium"]), null=0.5),
+        "pricing_type": fake.maybe(r, r.choice(["in_bundle", "regular", "premium"]), null=0.5),
         "country_code_a2": r.choice(fake.COUNTRIES),
         "user": user_ref(i) if answered else None,
         "assigned_to": fake.maybe(r, user_ref(i + 1), null=0.7),
@@ -345,7 +353,7 @@ def call_tag(r: random.Random, i: int, n: int, after: datetime) -> Record:
     return {
         "id": 400 + (i + n) % 5,
         "name": f"Tag {(i + n) % 5}",
-        "created_at": fake.unix(after) + r.randrange(60, 86400),
+        "tagged_at": fake.unix(after) + r.randrange(60, 86400),
         "tagged_by": user_ref(i + n),
     }
 
