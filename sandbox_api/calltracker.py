@@ -233,6 +233,7 @@ class CallTrackerAPI(Deletions, SandboxAPIBase):
         order_by = request.arg("order_by", "created_at") if resource == "contacts" else None
         if order_by not in {None, "created_at", "updated_at"}:
             raise ValueError(order_by)
+        from_open, to_open = self._open_bounds(resource)
         rows, created = self._indexed(source, order_by == "updated_at")
         ties_in_order = not self.variations.shuffle_ties
         if order_by != "updated_at" and ties_in_order:
@@ -241,22 +242,41 @@ class CallTrackerAPI(Deletions, SandboxAPIBase):
             # sandbox, not the client, the cost of long benchmarks).
             low, high = 0, len(rows)
             if window is not None:
-                low = bisect.bisect_left(created, window[0])
-                high = bisect.bisect_right(created, window[1])
+                low = (bisect.bisect_right if from_open else bisect.bisect_left)(created, window[0])
+                high = (bisect.bisect_left if to_open else bisect.bisect_right)(created, window[1])
             return _Range(rows, low, high, descending=order == "desc")
         if window is not None:
             start, end = window
             if order_by != "updated_at":
                 # Sorted by creation time: the window is one slice.
-                rows = rows[bisect.bisect_left(created, start) : bisect.bisect_right(created, end)]
+                low = (bisect.bisect_right if from_open else bisect.bisect_left)(created, start)
+                high = (bisect.bisect_left if to_open else bisect.bisect_right)(created, end)
+                rows = rows[low:high]
             else:
-                rows = [r for r, c in zip(rows, created, strict=True) if start <= c <= end]
+                rows = [
+                    r
+                    for r, c in zip(rows, created, strict=True)
+                    if (c > start if from_open else c >= start)
+                    and (c < end if to_open else c <= end)
+                ]
         rows = rows[::-1] if order == "desc" else list(rows)
         if order_by == "updated_at":
             return self.variations.order_ties(rows, lambda r: r["updated_at"])
         if source in TIME_FILTERED or source in ORDERED:
             return self.variations.order_ties(rows, lambda r: created_unix(source, r))
         return rows
+
+    def _open_bounds(self, resource: str) -> tuple[bool, bool]:
+        """Whether ``from`` and ``to`` exclude their own second. Contacts: both inclusive on
+        ``created_at`` as a live account answered (also with ``order_by=updated_at``),
+        unless ``Variations.contacts_bounds`` says otherwise."""
+        if resource != "contacts":
+            return False, False
+        convention = self.variations.contacts_bounds
+        return convention in {"from_exclusive", "exclusive"}, convention in {
+            "to_exclusive",
+            "exclusive",
+        }
 
     def _indexed(self, source: str, by_update: bool) -> tuple[list[dict], list[int]]:
         """Rows in ascending sort order and their creation times, cached.

@@ -19,6 +19,9 @@ Every switch is off by default. The taps must pass with every position of every 
   Users" (2026-09-30, https://developer.aircall.io/api-references/#list-all-users): ``"404"``
   (the default: ``{"message": "Not Found"}``, as an unknown route), ``"410"`` or
   ``"served"`` (the v1 shape, with ``numbers``). ``/v2/users`` is served in every position.
+* ``contacts_bounds``: how the call API's ``/contacts`` ``from``/``to`` treat their own
+  second (on ``created_at``): ``"inclusive"`` (the default, as a live account answered),
+  ``"from_exclusive"``, ``"to_exclusive"`` or ``"exclusive"``.
 * ``after_page(resource, n, action)``: ``action()`` runs once, right after the n-th page
   request of ``resource`` is answered (inserts and deletes while a sync pages).
 """
@@ -41,6 +44,7 @@ class Variations:
     stale_max_page: bool = False
     past_end: str = "empty"
     v1_users: str = "404"
+    contacts_bounds: str = "inclusive"
     seed: int = 12
     _hooks: dict[str, list[list]] = field(default_factory=dict)
     _pages_served: dict[str, int] = field(default_factory=dict)
