@@ -22,6 +22,9 @@ Every switch is off by default. The taps must pass with every position of every 
 * ``contacts_bounds``: how the call API's ``/contacts`` ``from``/``to`` treat their own
   second (on ``created_at``): ``"inclusive"`` (the default, as a live account answered),
   ``"from_exclusive"``, ``"to_exclusive"`` or ``"exclusive"``.
+* ``early_modified_at``: the CRM serves one record in five with a ``modified_at`` that
+  reads earlier than the time ``modified_since`` and the sort use: ``"date_only"`` (its
+  date, ``YYYY-MM-DD``) or ``"seconds"`` (7 seconds earlier, a clock off); ``""``: off.
 * ``after_page(resource, n, action)``: ``action()`` runs once, right after the n-th page
   request of ``resource`` is answered (inserts and deletes while a sync pages).
 """
@@ -45,6 +48,7 @@ class Variations:
     past_end: str = "empty"
     v1_users: str = "404"
     contacts_bounds: str = "inclusive"
+    early_modified_at: str = ""
     seed: int = 12
     _hooks: dict[str, list[list]] = field(default_factory=dict)
     _pages_served: dict[str, int] = field(default_factory=dict)

@@ -279,12 +279,35 @@ class ModifiedSincePasses(TokenPages[SeekToken]):
     ``counted`` with the API's count of records modified in it before the next request.
     """
 
-    def __init__(self, stream_name: str, *, since: int | None, page_size: int) -> None:
+    def __init__(
+        self,
+        stream_name: str,
+        *,
+        since: int | None,
+        page_size: int,
+        asked: t.Callable[[int], int] = lambda second: second - 1,
+    ) -> None:
         super().__init__(SeekToken(since, 1), stream_name)
         self._page_size = page_size
-        # The newest second emitted so far, and the ids emitted at it.
+        # The ``modified_since`` sent for a token's ``since`` (one second early unless the
+        # bound is known inclusive).
+        self._asked = asked
+        # The newest second emitted so far, and the ids emitted at it; the second before
+        # it and its ids (what a bound asked one second early reads again).
         self._newest: int | None = None
         self._newest_ids: set[t.Any] = set()
+        self._previous: int | None = None
+        self._previous_ids: set[t.Any] = set()
+        # Records the API returned for a ``modified_since`` although their modified_at
+        # reads earlier (a date-only value, a clock some seconds off): emitted once each.
+        self._early_ids: set[t.Any] = set()
+        # Ids emitted from the previous page: a record emitted there in its place may come
+        # again, dated before the next anchor, from the page after it.
+        self._last_page_ids: set[t.Any] = set()
+        # Early records met while reading a bulk second in passes: the API counts them in
+        # the second its own clock puts them in, which their modified_at does not show.
+        self._bulk_second: int | None = None
+        self._bulk_early_ids: set[t.Any] = set()
         # Records whose modified_at is missing or unreadable, emitted once each.
         self._undated_ids: set[t.Any] = set()
         # The second whose count decides the next request, and the pass that read it.
@@ -299,8 +322,25 @@ class ModifiedSincePasses(TokenPages[SeekToken]):
         dated = [(modified_second(record), record) for record in page.records]
         # Oldest second first within the page: the API's tie order is only a hint.
         dated.sort(key=_second_or_zero)
-        emitted = [record for second, record in dated if self._emits(record, second)]
-        self._decide(page, [second for second, _ in dated])
+        since = self.current_value.since
+        # Dated before the ``modified_since`` that returned them: placed by nothing.
+        floor = None if since is None else self._asked(since)
+        early = [floor is not None and second is not None and second < floor for second, _ in dated]
+        emitted = [
+            record
+            for (second, record), is_early in zip(dated, early, strict=True)
+            if (self._emits_early(record) if is_early else self._emits(record, second))
+        ]
+        self._last_page_ids = {record.get("id") for record in emitted}
+        if self.current_value.bulk_pass:
+            if self._bulk_second != since:
+                self._bulk_second, self._bulk_early_ids = since, set()
+            self._bulk_early_ids.update(
+                record.get("id") for (_, record), e in zip(dated, early, strict=True) if e
+            )
+        self._decide(
+            page, [None if e else second for (second, _), e in zip(dated, early, strict=True)]
+        )
         return emitted
 
     @property
@@ -316,6 +356,8 @@ class ModifiedSincePasses(TokenPages[SeekToken]):
         assert since is not None, "a bulk pass reads one second"
         self.count_needed = self._pass_read = None
         collected = len(self._newest_ids) if self._newest == since else 0
+        if self._bulk_second == since:
+            collected += len(self._bulk_early_ids - self._newest_ids)
         self.guard.restart()
         if collected >= in_second:
             self.decide(SeekToken(since + 1, 1))
@@ -343,6 +385,20 @@ class ModifiedSincePasses(TokenPages[SeekToken]):
 
     # -- which records to emit ----------------------------------------------------
 
+    def _emits_early(self, record: dict) -> bool:
+        """Whether to emit a record dated before the bound that returned it: once per run.
+
+        The API's own filter says it changed at or after the bound; its ``modified_at``
+        says earlier (a date-only value, a clock off by seconds). Dropping it as already
+        read would lose an edit in silence; it neither anchors a query nor moves the
+        bookmark (a record older than the bookmark never does)."""
+        record_id = record.get("id")
+        if record_id in self._early_ids:
+            return False
+        self._early_ids.add(record_id)
+        # Emitted from the previous page in its place: now known early, not emitted again.
+        return record_id not in self._last_page_ids
+
     def _emits(self, record: dict, second: int | None) -> bool:
         """Whether to emit ``record`` (and remember it): new, and inside the query's range.
 
@@ -356,7 +412,15 @@ class ModifiedSincePasses(TokenPages[SeekToken]):
             self._undated_ids.add(record.get("id"))
             return True
         if since is not None and second < since:
-            return False  # asked one second early (see module docstring), or older
+            # Asked one second early (see module docstring): that second's records were
+            # read already, by this run (its ids are kept) or, at the run's start, by the
+            # previous one (the bookmark's second). Anything else is an early record.
+            record_id = record.get("id")
+            if self._newest is None or record_id in self._previous_ids:
+                return False
+            if second == self._newest and record_id in self._newest_ids:
+                return False
+            return self._emits_early(record)
         if bulk_pass and second != since:
             return False  # a bulk pass collects its second only; later ones come after
         if self._newest is not None and second < self._newest:
@@ -366,6 +430,10 @@ class ModifiedSincePasses(TokenPages[SeekToken]):
                 return False
             self._newest_ids.add(record.get("id"))
         else:
+            if self._newest is not None and self._newest == second - 1:
+                self._previous, self._previous_ids = self._newest, self._newest_ids
+            else:
+                self._previous, self._previous_ids = None, set()
             self._newest, self._newest_ids = second, {record.get("id")}
         return True
 
