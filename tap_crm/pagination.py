@@ -62,6 +62,9 @@ T = t.TypeVar("T")
 MAX_PASSES = 40
 # Passes over a whole newest-first list before the run gives up on it.
 MAX_LIST_PASSES = 30
+# How far behind its change a record's modified_at may read and still be emitted once per
+# run, not again: a date-only value reads up to a day early, a clock off by seconds less.
+EARLY_HORIZON = 86_400 + 60
 
 
 class CRMPaginator(DecidedPaginator[T]):
@@ -301,6 +304,11 @@ class ModifiedSincePasses(TokenPages[SeekToken]):
         # Records the API returned for a ``modified_since`` although their modified_at
         # reads earlier (a date-only value, a clock some seconds off): emitted once each.
         self._early_ids: set[t.Any] = set()
+        # Ids emitted this run, by the second they read: a record dated earlier than its
+        # change comes again on every query whose bound its change lies after, behind
+        # where this run is. Kept for EARLY_HORIZON seconds behind the newest second.
+        self._recent: dict[t.Any, int] = {}
+        self._recent_pruned_at = 0
         # Ids emitted from the previous page: a record emitted there in its place may come
         # again, dated before the next anchor, from the page after it.
         self._last_page_ids: set[t.Any] = set()
@@ -331,7 +339,12 @@ class ModifiedSincePasses(TokenPages[SeekToken]):
             for (second, record), is_early in zip(dated, early, strict=True)
             if (self._emits_early(record) if is_early else self._emits(record, second))
         ]
-        self._last_page_ids = {record.get("id") for record in emitted}
+        # Ids emitted so far that came on every page since: only these can come again
+        # (the API pages ascending by its own clock), so the set stays a page long.
+        self._remember(emitted, dated)
+        self._last_page_ids = {record.get("id") for record in emitted} | {
+            record.get("id") for record in page.records if record.get("id") in self._last_page_ids
+        }
         if self.current_value.bulk_pass:
             if self._bulk_second != since:
                 self._bulk_second, self._bulk_early_ids = since, set()
@@ -385,6 +398,17 @@ class ModifiedSincePasses(TokenPages[SeekToken]):
 
     # -- which records to emit ----------------------------------------------------
 
+    def _remember(self, emitted: list[dict], dated: list[tuple[int | None, dict]]) -> None:
+        """Keep the ids just emitted; forget those more than EARLY_HORIZON behind."""
+        emitted_ids = {id(record) for record in emitted}
+        for second, record in dated:
+            if id(record) in emitted_ids and second is not None:
+                self._recent[record.get("id")] = second
+        if self._newest is not None and len(self._recent) > 2 * self._recent_pruned_at + 1024:
+            oldest = self._newest - EARLY_HORIZON
+            self._recent = {k: v for k, v in self._recent.items() if v >= oldest}
+            self._recent_pruned_at = len(self._recent)
+
     def _emits_early(self, record: dict) -> bool:
         """Whether to emit a record dated before the bound that returned it: once per run.
 
@@ -393,10 +417,11 @@ class ModifiedSincePasses(TokenPages[SeekToken]):
         read would lose an edit in silence; it neither anchors a query nor moves the
         bookmark (a record older than the bookmark never does)."""
         record_id = record.get("id")
-        if record_id in self._early_ids:
+        if record_id in self._early_ids or record_id in self._recent:
             return False
         self._early_ids.add(record_id)
-        # Emitted from the previous page in its place: now known early, not emitted again.
+        # Emitted from an earlier page in its place (it has come on every page since):
+        # now known early, not emitted again.
         return record_id not in self._last_page_ids
 
     def _emits(self, record: dict, second: int | None) -> bool:
@@ -411,20 +436,21 @@ class ModifiedSincePasses(TokenPages[SeekToken]):
                 return False
             self._undated_ids.add(record.get("id"))
             return True
-        if since is not None and second < since:
-            # Asked one second early (see module docstring): that second's records were
-            # read already, by this run (its ids are kept) or, at the run's start, by the
-            # previous one (the bookmark's second). Anything else is an early record.
+        if bulk_pass and since is not None and second > since:
+            return False  # a bulk pass collects its second only; later ones come after
+        behind_bound = since is not None and second < since
+        if behind_bound or (self._newest is not None and second < self._newest):
+            # Behind the query's bound or what this run passed. The records of the newest
+            # second and the one before were read already (a bound asked one second early
+            # reads them again), and at the run's start the second before the bound was
+            # read by the previous run (the bookmark's). Anything else the API returned
+            # is dated earlier than its change: emitted once.
             record_id = record.get("id")
-            if self._newest is None or record_id in self._previous_ids:
+            if self._newest is None and behind_bound:
                 return False
-            if second == self._newest and record_id in self._newest_ids:
+            if record_id in self._newest_ids or record_id in self._previous_ids:
                 return False
             return self._emits_early(record)
-        if bulk_pass and second != since:
-            return False  # a bulk pass collects its second only; later ones come after
-        if self._newest is not None and second < self._newest:
-            return False  # behind what this run already passed
         if second == self._newest:
             if record.get("id") in self._newest_ids:
                 return False

@@ -78,7 +78,7 @@ def test_an_edit_dated_before_the_bound_that_returned_it_is_emitted_once(make_sa
     first_early=st.booleans(),
 )
 def test_property_every_record_once_per_run_and_every_edit_next_run(
-    make_sandbox, size, page_size, how, strict, first_early
+    make_sandbox, size, page_size, *, how, strict, first_early
 ):
     api = CRMAPI(size=size)
     api.variations.strict_since = strict
