@@ -43,6 +43,7 @@ LISTS = {
     "/tags": ("tags", "tags"),
     "/teams": ("teams", "teams"),
     "/users": ("users", "users"),
+    "/v2/users": ("users", "users"),
     "/users/availabilities": ("users", "user_availability"),
     "/webhooks": ("webhooks", "webhooks"),
 }
@@ -50,6 +51,11 @@ LISTS = {
 # (https://developer.aircall.io/api-references/#pagination); the others ignore them.
 TIME_FILTERED = {"calls", "contacts", "numbers", "users", "user_availability"}
 ORDERED = TIME_FILTERED | {"teams", "webhooks"}
+# Aircall's reference announced the sunset of v1 "List all Users" on 2026-09-30, replaced by
+# v2 "List all Users" (https://developer.aircall.io/api-references/#list-all-users): served
+# at ``/v2/users`` (full path, beside the ``/v1`` mount). What ``/v1/users`` answers after
+# the sunset is not known: ``Variations.v1_users`` chooses.
+V2_USERS = "/v2/users"
 DEFAULT_SIZES = {"users": 6, "numbers": 3, "teams": 3, "tags": 5, "webhooks": 2}
 
 
@@ -71,6 +77,7 @@ class CallTrackerAPI(Deletions, SandboxAPIBase):
 
     name = "calltracker"
     prefix = "/v1"
+    also_mounted = ("/v2",)
 
     def __init__(self, size: int = 25, sizes: dict[str, int] | None = None) -> None:
         self.records: dict[str, list[dict]] = {}
@@ -170,6 +177,12 @@ class CallTrackerAPI(Deletions, SandboxAPIBase):
             return Response.json(200, {"ping": "pong"})
         if path == "/company":
             return Response.json(200, {"company": self.expected("company")[0]})
+        if path == "/users" and self.variations.v1_users != "served":
+            if self.variations.v1_users == "410":
+                return Response.json(410, {"message": "Gone"})
+            return Response.json(404, {"message": "Not Found"})
+        if path.startswith("/v2/") and path != V2_USERS:
+            return Response.json(404, {"message": "Not Found"})
         if path in LISTS:
             key, resource = LISTS[path]
             return self._list(key, resource, request, looping=looping)
@@ -220,6 +233,7 @@ class CallTrackerAPI(Deletions, SandboxAPIBase):
         order_by = request.arg("order_by", "created_at") if resource == "contacts" else None
         if order_by not in {None, "created_at", "updated_at"}:
             raise ValueError(order_by)
+        from_open, to_open = self._open_bounds(resource)
         rows, created = self._indexed(source, order_by == "updated_at")
         ties_in_order = not self.variations.shuffle_ties
         if order_by != "updated_at" and ties_in_order:
@@ -228,22 +242,41 @@ class CallTrackerAPI(Deletions, SandboxAPIBase):
             # sandbox, not the client, the cost of long benchmarks).
             low, high = 0, len(rows)
             if window is not None:
-                low = bisect.bisect_left(created, window[0])
-                high = bisect.bisect_right(created, window[1])
+                low = (bisect.bisect_right if from_open else bisect.bisect_left)(created, window[0])
+                high = (bisect.bisect_left if to_open else bisect.bisect_right)(created, window[1])
             return _Range(rows, low, high, descending=order == "desc")
         if window is not None:
             start, end = window
             if order_by != "updated_at":
                 # Sorted by creation time: the window is one slice.
-                rows = rows[bisect.bisect_left(created, start) : bisect.bisect_right(created, end)]
+                low = (bisect.bisect_right if from_open else bisect.bisect_left)(created, start)
+                high = (bisect.bisect_left if to_open else bisect.bisect_right)(created, end)
+                rows = rows[low:high]
             else:
-                rows = [r for r, c in zip(rows, created, strict=True) if start <= c <= end]
+                rows = [
+                    r
+                    for r, c in zip(rows, created, strict=True)
+                    if (c > start if from_open else c >= start)
+                    and (c < end if to_open else c <= end)
+                ]
         rows = rows[::-1] if order == "desc" else list(rows)
         if order_by == "updated_at":
             return self.variations.order_ties(rows, lambda r: r["updated_at"])
         if source in TIME_FILTERED or source in ORDERED:
             return self.variations.order_ties(rows, lambda r: created_unix(source, r))
         return rows
+
+    def _open_bounds(self, resource: str) -> tuple[bool, bool]:
+        """Whether ``from`` and ``to`` exclude their own second. Contacts: both inclusive on
+        ``created_at`` as a live account answered (also with ``order_by=updated_at``),
+        unless ``Variations.contacts_bounds`` says otherwise."""
+        if resource != "contacts":
+            return False, False
+        convention = self.variations.contacts_bounds
+        return convention in {"from_exclusive", "exclusive"}, convention in {
+            "to_exclusive",
+            "exclusive",
+        }
 
     def _indexed(self, source: str, by_update: bool) -> tuple[list[dict], list[int]]:
         """Rows in ascending sort order and their creation times, cached.
@@ -270,13 +303,16 @@ class CallTrackerAPI(Deletions, SandboxAPIBase):
     def _item(resource: str, row: dict, request: Request) -> dict:
         if resource == "calls":
             return call_as_listed(row, request)
+        if resource == "users" and request.path != V2_USERS:
+            return data.user_v1(row)
         return data.availability(row) if resource == "user_availability" else row
 
     def _link(self, request: Request, page: int) -> str:
         """Absolute URL of another page, carrying the request's other parameters."""
         params = {name: values[-1] for name, values in request.query.items()}
         params["page"] = str(page)
-        return f"{request.base_url}{self.prefix}{request.path}?{urlencode(params)}"
+        mount = "" if request.path.startswith("/v2/") else self.prefix
+        return f"{request.base_url}{mount}{request.path}?{urlencode(params)}"
 
 
 class _Range(t.Sequence[dict]):

@@ -21,6 +21,7 @@ from sandbox_api import fake
 Record = dict[str, t.Any]
 
 BASE = "https://api.aircall.io/v1"
+BASE_V2 = "https://api.aircall.io/v2"
 USER_COUNT = 4  # users referenced from calls, teams and numbers
 TIME_ZONES = ["Europe/Paris", "Etc/UTC", "America/New_York", "Europe/Dublin", "Asia/Tokyo"]
 LANGUAGES = ["en-US", "fr-FR", "de-DE", "es-ES", "pl-PL"]
@@ -33,36 +34,54 @@ MISSED_REASONS = [
     "agents_did_not_answer",
 ]
 EVENTS = ["call.created", "call.ended", "call.tagged", "contact.updated", "user.opened"]
+# Seen on recorded calls of 2022 (not in the reference).
+HANGUP_CAUSES = ["NORMAL_CLEARING", "ORIGINATOR_CANCEL", "NO_ANSWER", None]
 SYSTEM_TAGS = ["queue_callback", "conference", "follow_up_self_assign"]
 
 
+# The capture's redactions: the string "redacted" in booleans and counts (and texts).
+REDACTED = "redacted"
+
+
 def user_iso(moment: datetime) -> str:
-    """Users' ``created_at`` as the list endpoint writes it: no millis."""
-    return fake.iso_z(moment)
+    """Users' ``created_at`` as ``/v2/users`` and embedded users write it: with millis."""
+    return fake.iso_millis(moment)
 
 
 def user(i: int, total: int) -> Record:
+    """A user as ``/v2/users`` lists it (https://developer.aircall.io/api-references/#list-all-users):
+    ``default_number_id``, ``substatus``, ``state``; no ``numbers``."""
     r = fake.rng("ct-user", i)
     first, last = fake.first_name(r), fake.last_name(r)
     created = fake.moment(i, total, r)
     return {
         "id": 100 + i,
-        "direct_link": f"{BASE}/users/{100 + i}",
+        "direct_link": f"{BASE_V2}/users/{100 + i}",
         "name": f"{first} {last}",
         "email": fake.email(first, last, r),
-        "available": r.random() < 0.7,
-        "availability_status": r.choice(["available", "custom", "unavailable"]),
-        # Real list answers say ``state`` where https://developer.aircall.io/api-references/#user
-        # says ``substatus``: the sandbox serves both.
-        ("state" if i % 2 else "substatus"): fake.maybe(r, "always_opened", null=0.5),
+        # Some accounts' values are redacted, a string in a boolean (an odd value).
+        "available": REDACTED if i % 9 == 8 else r.random() < 0.7,
+        "availability_status": r.choice(["available", "custom", "unavailable", REDACTED]),
+        "substatus": fake.maybe(r, r.choice(["always_opened", "out_for_lunch", REDACTED])),
+        "state": fake.maybe(r, "always_opened", null=0.5),
         "extension": fake.maybe(r, f"{i % 1000:03d}", null=0.3),
         "created_at": user_iso(created),
         "time_zone": r.choice(TIME_ZONES),
         "language": r.choice(LANGUAGES),
         "wrap_up_time": r.choice([0, 15, 30, 60]),
-        "numbers": [number_ref(j) for j in range(r.randrange(0, 3))]
-        + ([None] if i % 7 == 3 else []),
+        "default_number_id": fake.maybe(r, 200 + i % 3, null=0.3),
     }
+
+
+def user_v1(record: Record) -> Record:
+    """A ``/v2/users`` user as the sunset ``/v1/users`` listed it: its v1 link and ``numbers``."""
+    r = fake.rng("ct-user-numbers", record["id"])
+    v1 = {k: v for k, v in record.items() if k != "default_number_id"}
+    v1["direct_link"] = f"{BASE}/users/{record['id']}"
+    v1["numbers"] = [number_ref(j) for j in range(r.randrange(0, 3))] + (
+        [None] if record["id"] % 7 == 3 else []
+    )
+    return v1
 
 
 def user_ref(i: int, *, with_number: bool = False) -> Record:
@@ -80,8 +99,11 @@ def user_ref(i: int, *, with_number: bool = False) -> Record:
             "created_at",
             "time_zone",
             "language",
+            "extension",
+            "state",
         )
     }
+    ref["direct_link"] = f"{BASE}/users/{full['id']}"  # v1 links inside calls and teams
     if with_number:
         ref["wrap_up_time"] = full["wrap_up_time"]
         ref["default_number_id"] = fake.maybe(fake.rng("dn", i), 200 + i % 3, null=0.4)
@@ -145,10 +167,11 @@ def _number(i: int, total: int) -> Record:
         "e164_digits": digits.replace(" ", ""),
         "country": r.choice(fake.COUNTRIES),
         "time_zone": r.choice(TIME_ZONES),
-        "open": fake.maybe(r, r.random() < 0.5, null=0.3),
+        "open": REDACTED if i % 5 == 4 else fake.maybe(r, r.random() < 0.5, null=0.3),
         "availability_status": r.choice(["open", "custom", "closed"]),
         "is_ivr": fake.maybe(r, r.random() < 0.3, null=0.3),
         "live_recording_activated": r.random() < 0.5,
+        "flow_editor_enabled": r.random() < 0.5,
         "priority": r.choice([None, 0, 1]),
         "messages": _messages(r, number_id),
         "created_at": fake.iso_millis(created.replace(microsecond=r.randrange(0, 1000) * 1000)),
@@ -194,6 +217,7 @@ def webhook(i: int, total: int) -> Record:
     created = fake.moment(i, total, r)
     webhook_id = str(uuid.UUID(int=r.getrandbits(128), version=4))
     return {
+        "id": 44_000_000 + i,  # deprecated, still sent beside webhook_id
         "webhook_id": webhook_id,
         "direct_link": f"{BASE}/webhooks/{webhook_id}",
         "created_at": fake.iso_millis(created),
@@ -235,7 +259,7 @@ def contact(i: int, total: int) -> Record:
     created = fake.moment(i, total, r)
     updated = created + timedelta(seconds=r.randrange(0, 86400 * 20))
     contact_id = 5_000_000 + i
-    return {
+    record: Record = {
         "id": contact_id,
         "direct_link": f"{BASE}/contacts/{contact_id}",
         "first_name": fake.maybe(r, first, empty=""),
@@ -249,6 +273,9 @@ def contact(i: int, total: int) -> Record:
         "created_at": fake.unix(created),
         "updated_at": fake.unix(updated),
     }
+    if i % 4 == 1:  # older contacts carry ``urls`` (not in the reference)
+        record["urls"] = _labelled(r, lambda: f"https://www.example.com/{contact_id}", contact_id)
+    return record
 
 
 def call_contact(i: int) -> Record:
@@ -276,6 +303,7 @@ def call(i: int, total: int) -> Record:
         "direction": "inbound" if inbound else "outbound",
         "status": "done",
         "missed_call_reason": None if answered else r.choice(MISSED_REASONS),
+        **({"hangup_cause": r.choice(HANGUP_CAUSES)} if i % 3 == 0 else {}),
         "started_at": fake.unix(started),
         "answered_at": fake.unix(started) + r.randrange(1, 30) if answered else None,
         "ended_at": fake.unix(started) + duration,
@@ -289,7 +317,7 @@ def call(i: int, total: int) -> Record:
         "voicemail_short_url": None if answered else f"https://short.example.com/v{call_id}",
         "archived": fake.maybe(r, r.random() < 0.1, null=0.3),
         "cost": fake.maybe(r, f"{r.randrange(0, 500) / 100:.2f}", null=0.5),
-        "pricing_type": fake.maybe(r, r.choice(["regular", "premium"]), null=0.5),
+        "pricing_type": fake.maybe(r, r.choice(["in_bundle", "regular", "premium"]), null=0.5),
         "country_code_a2": r.choice(fake.COUNTRIES),
         "user": user_ref(i) if answered else None,
         "assigned_to": fake.maybe(r, user_ref(i + 1), null=0.7),
@@ -325,7 +353,7 @@ def call_tag(r: random.Random, i: int, n: int, after: datetime) -> Record:
     return {
         "id": 400 + (i + n) % 5,
         "name": f"Tag {(i + n) % 5}",
-        "created_at": fake.unix(after) + r.randrange(60, 86400),
+        "tagged_at": fake.unix(after) + r.randrange(60, 86400),
         "tagged_by": user_ref(i + n),
     }
 

@@ -6,7 +6,8 @@ import bisect
 import math
 import time
 import typing as t
-from datetime import datetime, timezone
+import zlib
+from datetime import datetime, timedelta, timezone
 
 from typing_extensions import override
 
@@ -35,6 +36,8 @@ PAGINATED = {
     "calls": "call",
     "meetings": "meeting",
 }
+# How far ``Variations.early_modified_at="seconds"`` moves a served modified_at back.
+EARLY_SECONDS = 7
 # Endpoints that honour modified_since (https://github.com/OnePageCRM/swagger); the others
 # ignore it, as unknown params are.
 MODIFIED_SINCE = {
@@ -323,7 +326,7 @@ class CRMAPI(Deletions, SandboxAPIBase):
         return self._index[key]
 
     def _item(self, resource: str, wrapper: str, row: dict) -> dict:
-        item: dict[str, t.Any] = {wrapper: self.oddities.apply(row)}
+        item: dict[str, t.Any] = {wrapper: self._served_early(resource, self.oddities.apply(row))}
         if resource == "contacts":
             # Siblings of the record in a list item, which the record selector leaves out.
             item.update(
@@ -336,6 +339,26 @@ class CRMAPI(Deletions, SandboxAPIBase):
         elif resource == "deals":
             item["related_notes"] = []
         return item
+
+    def _served_early(self, resource: str, row: dict) -> dict:
+        """``row`` with ``modified_at`` reading earlier than the time ``modified_since``
+        filters it by, for one record in five, while ``Variations.early_modified_at`` is on."""
+        how = self.variations.early_modified_at
+        value = row.get("modified_at")
+        if not how or resource not in MODIFIED_SINCE or not isinstance(value, str):
+            return row
+        if zlib.crc32(str(row.get("id")).encode()) % 5:
+            return row
+        try:
+            instant = _parse_iso(value)
+        except ValueError:
+            return row
+        early = (
+            instant.strftime("%Y-%m-%d")
+            if how == "date_only"
+            else fake.iso_z(instant - timedelta(seconds=EARLY_SECONDS))
+        )
+        return {**row, "modified_at": early}
 
     def _contacts_extras(self) -> dict:
         return {

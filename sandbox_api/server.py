@@ -20,6 +20,9 @@ class SandboxAPIBase:
 
     name: str = ""
     prefix: str = ""
+    # Other path prefixes this API answers (another version of it, e.g. ``/v2/users``):
+    # their requests keep their whole path, so ``/v2/users`` is told from ``/users``.
+    also_mounted: tuple[str, ...] = ()
 
     def handle(self, request: Request, *, looping: bool) -> Response:
         raise NotImplementedError
@@ -121,13 +124,17 @@ class SandboxServer:
         """Route one request; returns the response and a fault the transport must apply."""
         parts = urlsplit(raw_path)
         for api in self.apis:
-            if parts.path == api.prefix or parts.path.startswith(api.prefix + "/"):
+            if any(_under(parts.path, mount) for mount in api.also_mounted):
+                path = parts.path
+                break
+            if _under(parts.path, api.prefix):
+                path = parts.path[len(api.prefix) :] or "/"
                 break
         else:
             return Response.json(404, {"message": "Not Found"}), None
         request = Request(
             method=method,
-            path=parts.path[len(api.prefix) :] or "/",
+            path=path,
             query=parse_qs(parts.query, keep_blank_values=True),
             headers=headers,
             base_url=self.base_url,
@@ -175,6 +182,10 @@ class SandboxServer:
             fault.action()
         response.headers.update(budget)
         return response, transport_fault
+
+
+def _under(path: str, prefix: str) -> bool:
+    return path == prefix or path.startswith(prefix + "/")
 
 
 def _make_handler(server: SandboxServer) -> type[BaseHTTPRequestHandler]:

@@ -15,6 +15,16 @@ Every switch is off by default. The taps must pass with every position of every 
 * ``stale_max_page``: the CRM's ``max_page`` is one less than the real page count;
   ``past_end`` says what a page past the end answers: ``"empty"``, ``"last"`` (the last
   page again) or ``"400"``.
+* ``v1_users``: what the call API's ``/v1/users`` answers after the sunset of v1 "List all
+  Users" (2026-09-30, https://developer.aircall.io/api-references/#list-all-users): ``"404"``
+  (the default: ``{"message": "Not Found"}``, as an unknown route), ``"410"`` or
+  ``"served"`` (the v1 shape, with ``numbers``). ``/v2/users`` is served in every position.
+* ``contacts_bounds``: how the call API's ``/contacts`` ``from``/``to`` treat their own
+  second (on ``created_at``): ``"inclusive"`` (the default, as a live account answered),
+  ``"from_exclusive"``, ``"to_exclusive"`` or ``"exclusive"``.
+* ``early_modified_at``: the CRM serves one record in five with a ``modified_at`` that
+  reads earlier than the time ``modified_since`` and the sort use: ``"date_only"`` (its
+  date, ``YYYY-MM-DD``) or ``"seconds"`` (7 seconds earlier, a clock off); ``""``: off.
 * ``after_page(resource, n, action)``: ``action()`` runs once, right after the n-th page
   request of ``resource`` is answered (inserts and deletes while a sync pages).
 """
@@ -36,6 +46,9 @@ class Variations:
     status_in_200: int = 0
     stale_max_page: bool = False
     past_end: str = "empty"
+    v1_users: str = "404"
+    contacts_bounds: str = "inclusive"
+    early_modified_at: str = ""
     seed: int = 12
     _hooks: dict[str, list[list]] = field(default_factory=dict)
     _pages_served: dict[str, int] = field(default_factory=dict)
@@ -54,6 +67,7 @@ class Variations:
             status_in_200=2,
             stale_max_page=True,
             past_end=past_end,
+            v1_users="served",
         )
 
     # -- order -------------------------------------------------------------------

@@ -11,6 +11,7 @@ import hashlib
 import math
 import typing as t
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit, urlunsplit
 
 from typing_extensions import override
 
@@ -22,6 +23,7 @@ from tap_calltracker.pagination import (
     Window,
     WindowedPaginator,
 )
+from tap_common.errors import TapError
 from tap_common.overlap import (
     OVERLAP_KEY,
     PageView,
@@ -59,6 +61,31 @@ class CreationAnchoredStream(CallTrackerStream):
         return CreationAnchoredPaginator(
             first, anchor_key=self.anchor_key, stream_name=self.name, page_size=self.page_size
         )
+
+
+class V2UsersStream(CreationAnchoredStream):
+    """Users from ``/v2/users``: Aircall sunset v1 "List all Users" on 2026-09-30
+    (https://developer.aircall.io/api-references/#list-all-users); v2 has the same
+    envelope, paging and ``from``/``to``. ``api_url`` stays the v1 base (every other list
+    is v1), so v2 is its sibling: ``https://api.aircall.io/v1`` -> ``.../v2``, a proxy's
+    path prefix kept (``https://proxy/aircall/v1`` -> ``https://proxy/aircall/v2``)."""
+
+    @property
+    @override
+    def url_base(self) -> str:
+        return v2_base(super().url_base)
+
+
+def v2_base(v1_base: str) -> str:
+    """The API's v2 root beside ``v1_base`` (its last path segment ``v1`` made ``v2``)."""
+    parts = urlsplit(v1_base.rstrip("/"))
+    head, _, last = parts.path.rpartition("/")
+    if last != "v1":
+        raise TapError(
+            "Setting 'api_url' must be the API's v1 base, ending in /v1 (such as "
+            "https://api.aircall.io/v1): users are read from the /v2 beside it."
+        )
+    return urlunsplit(parts._replace(path=f"{head}/v2", query="", fragment=""))
 
 
 class CreatedSinceStream(CreationAnchoredStream):

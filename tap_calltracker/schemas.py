@@ -64,6 +64,7 @@ NUMBER_PROPERTIES = (
     th.Property("availability_status", th.StringType),
     th.Property("is_ivr", th.BooleanType),
     th.Property("live_recording_activated", th.BooleanType),
+    th.Property("flow_editor_enabled", th.BooleanType),
     th.Property("priority", th.IntegerType),
     th.Property("messages", NUMBER_MESSAGES),
     CREATED_AT,
@@ -85,6 +86,18 @@ LABELLED_VALUE = th.ObjectType(
     th.Property("value", th.StringType),
     nullable=True,
 )
+# Contacts created in 2018 carry ``urls``, a list not in the reference: labelled values as
+# ``emails`` are, or plain strings, kept as sent.
+URL_ITEM = th.CustomType(
+    {
+        "type": ["object", "string", "null"],
+        "properties": {
+            "id": INTEGER_OR_STRING.type_dict,
+            "label": {"type": ["string", "null"]},
+            "value": {"type": ["string", "null"]},
+        },
+    }
+)
 CONTACT_PROPERTIES = (
     th.Property("id", th.IntegerType),
     th.Property("direct_link", th.StringType),
@@ -96,6 +109,7 @@ CONTACT_PROPERTIES = (
     th.Property("is_shared", th.BooleanType),
     th.Property("phone_numbers", th.ArrayType(LABELLED_VALUE)),
     th.Property("emails", th.ArrayType(LABELLED_VALUE)),
+    th.Property("urls", th.ArrayType(URL_ITEM)),
     th.Property("created_at", th.DateTimeType),
     th.Property("updated_at", th.DateTimeType),
 )
@@ -108,9 +122,12 @@ COMMENT = th.ObjectType(
     th.Property("posted_by", USER),
     nullable=True,
 )
+# A tag on a call: ``{id, name, tagged_by, tagged_at}``, ``tagged_at`` in unix seconds as
+# live answers send it; ``created_at`` is what earlier clients read (kept, null in those).
 CALL_TAG = th.ObjectType(
     th.Property("id", th.IntegerType),
     th.Property("name", th.StringType),
+    th.Property("tagged_at", th.DateTimeType),
     CREATED_AT,
     th.Property("tagged_by", USER),
     nullable=True,
@@ -133,6 +150,7 @@ CALL = th.PropertiesList(
     th.Property("direction", th.StringType),
     th.Property("status", th.StringType),
     th.Property("missed_call_reason", th.StringType),
+    th.Property("hangup_cause", th.StringType),
     th.Property("started_at", th.DateTimeType),
     th.Property("answered_at", th.DateTimeType),
     th.Property("ended_at", th.DateTimeType),
@@ -205,6 +223,11 @@ TEAM_RECORD = th.PropertiesList(
 
 WEBHOOK = th.PropertiesList(
     th.Property("webhook_id", th.StringType, required=True),
+    th.Property(
+        "id",
+        th.IntegerType,
+        description="The deprecated integer id the API still sends beside webhook_id (the key).",
+    ),
     th.Property("direct_link", th.StringType),
     CREATED_AT,
     th.Property("custom_name", th.StringType),

@@ -14,6 +14,7 @@ from tap_calltracker.kinds import (
     LookbackCallsStream,
     SyntheticKeyObjectStream,
     UpdatedNewestFirstStream,
+    V2UsersStream,
 )
 from tap_common.declared import declare
 
@@ -25,7 +26,9 @@ ContactsStream = declare(UpdatedNewestFirstStream, "contacts", schemas.CONTACT_R
 # reassigned, a team changed: nothing the API filters on (creation time) says so, so these
 # are read whole on every run, whatever start_date says (calls still point at users and
 # numbers created before it).
-UsersStream = declare(CreationAnchoredStream, "users", schemas.USER_RECORD.to_dict())
+# Users at /v2/users (v1 "List all Users" was sunset on 2026-09-30), under the same
+# ``api_url``; their availabilities stay v1 (not in the sunset, no v2 equivalent).
+UsersStream = declare(V2UsersStream, "users", schemas.USER_RECORD.to_dict())
 NumbersStream = declare(CreationAnchoredStream, "numbers", schemas.NUMBER_RECORD.to_dict())
 TeamsStream = declare(CallTrackerStream, "teams", schemas.TEAM_RECORD.to_dict())
 TagsStream = declare(CallTrackerStream, "tags", schemas.TAG.to_dict())

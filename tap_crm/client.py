@@ -243,7 +243,12 @@ class ModifiedSinceStream(CRMStream):
 
     @override
     def new_paginator(self) -> ModifiedSincePasses:
-        return ModifiedSincePasses(self.name, since=self.starting_since(), page_size=self.page_size)
+        return ModifiedSincePasses(
+            self.name,
+            since=self.starting_since(),
+            page_size=self.page_size,
+            asked=self.since_param,
+        )
 
     def since_param(self, second: int) -> int:
         """``modified_since`` that returns every record at or after ``second``.
@@ -274,17 +279,19 @@ class ModifiedSinceStream(CRMStream):
         """Records modified within ``second``, by the API's count."""
         if self._strict_since is None:
             # The first bulk second of the run has records at ``second``: an inclusive
-            # bound returns one of them first, a strict one a later record.
-            _, first = self._count_from(second)
-            self._strict_since = not (first and modified_second(first[0]) == second)
+            # bound returns them first, a strict one later records. A page, not one
+            # record: a record dated earlier than its change (a date-only value) may
+            # come first and says nothing about the bound.
+            _, first = self._count_from(second, per_page=self.page_size)
+            self._strict_since = not any(modified_second(r) == second for r in first)
         at_or_after = self._count_from(self.since_param(second))[0]
         return at_or_after - self._count_from(self.since_param(second + 1))[0]
 
-    def _count_from(self, modified_since: int) -> tuple[int, list[dict]]:
-        """``total_count`` and first record of a one-record query from ``modified_since``."""
+    def _count_from(self, modified_since: int, per_page: int = 1) -> tuple[int, list[dict]]:
+        """``total_count`` and first records of a query from ``modified_since``."""
         params = {
             "page": 1,
-            "per_page": 1,
+            "per_page": per_page,
             "sort_by": "modified_at",
             "order": "asc",
             "modified_since": modified_since,

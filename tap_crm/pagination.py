@@ -62,6 +62,9 @@ T = t.TypeVar("T")
 MAX_PASSES = 40
 # Passes over a whole newest-first list before the run gives up on it.
 MAX_LIST_PASSES = 30
+# How far behind its change a record's modified_at may read and still be emitted once per
+# run, not again: a date-only value reads up to a day early, a clock off by seconds less.
+EARLY_HORIZON = 86_400 + 60
 
 
 class CRMPaginator(DecidedPaginator[T]):
@@ -293,12 +296,40 @@ class ModifiedSincePasses(TokenPages[SeekToken]):
     ``counted`` with the API's count of records modified in it before the next request.
     """
 
-    def __init__(self, stream_name: str, *, since: int | None, page_size: int) -> None:
+    def __init__(
+        self,
+        stream_name: str,
+        *,
+        since: int | None,
+        page_size: int,
+        asked: t.Callable[[int], int] = lambda second: second - 1,
+    ) -> None:
         super().__init__(SeekToken(since, 1), stream_name)
         self._page_size = page_size
-        # The newest second emitted so far, and the ids emitted at it.
+        # The ``modified_since`` sent for a token's ``since`` (one second early unless the
+        # bound is known inclusive).
+        self._asked = asked
+        # The newest second emitted so far, and the ids emitted at it; the second before
+        # it and its ids (what a bound asked one second early reads again).
         self._newest: int | None = None
         self._newest_ids: set[t.Any] = set()
+        self._previous: int | None = None
+        self._previous_ids: set[t.Any] = set()
+        # Records the API returned for a ``modified_since`` although their modified_at
+        # reads earlier (a date-only value, a clock some seconds off): emitted once each.
+        self._early_ids: set[t.Any] = set()
+        # Ids emitted this run, by the second they read: a record dated earlier than its
+        # change comes again on every query whose bound its change lies after, behind
+        # where this run is. Kept for EARLY_HORIZON seconds behind the newest second.
+        self._recent: dict[t.Any, int] = {}
+        self._recent_pruned_at = 0
+        # Ids emitted from the previous page: a record emitted there in its place may come
+        # again, dated before the next anchor, from the page after it.
+        self._last_page_ids: set[t.Any] = set()
+        # Early records met while reading a bulk second in passes: the API counts them in
+        # the second its own clock puts them in, which their modified_at does not show.
+        self._bulk_second: int | None = None
+        self._bulk_early_ids: set[t.Any] = set()
         # Records whose modified_at is missing or unreadable, emitted once each.
         self._undated_ids: set[t.Any] = set()
         # The second whose count decides the next request, and the pass that read it.
@@ -313,8 +344,30 @@ class ModifiedSincePasses(TokenPages[SeekToken]):
         dated = [(modified_second(record), record) for record in page.records]
         # Oldest second first within the page: the API's tie order is only a hint.
         dated.sort(key=_second_or_zero)
-        emitted = [record for second, record in dated if self._emits(record, second)]
-        self._decide(page, [second for second, _ in dated])
+        since = self.current_value.since
+        # Dated before the ``modified_since`` that returned them: placed by nothing.
+        floor = None if since is None else self._asked(since)
+        early = [floor is not None and second is not None and second < floor for second, _ in dated]
+        emitted = [
+            record
+            for (second, record), is_early in zip(dated, early, strict=True)
+            if (self._emits_early(record) if is_early else self._emits(record, second))
+        ]
+        # Ids emitted so far that came on every page since: only these can come again
+        # (the API pages ascending by its own clock), so the set stays a page long.
+        self._remember(emitted, dated)
+        self._last_page_ids = {record.get("id") for record in emitted} | {
+            record.get("id") for record in page.records if record.get("id") in self._last_page_ids
+        }
+        if self.current_value.bulk_pass:
+            if self._bulk_second != since:
+                self._bulk_second, self._bulk_early_ids = since, set()
+            self._bulk_early_ids.update(
+                record.get("id") for (_, record), e in zip(dated, early, strict=True) if e
+            )
+        self._decide(
+            page, [None if e else second for (second, _), e in zip(dated, early, strict=True)]
+        )
         return emitted
 
     @property
@@ -330,6 +383,8 @@ class ModifiedSincePasses(TokenPages[SeekToken]):
         assert since is not None, "a bulk pass reads one second"
         self.count_needed = self._pass_read = None
         collected = len(self._newest_ids) if self._newest == since else 0
+        if self._bulk_second == since:
+            collected += len(self._bulk_early_ids - self._newest_ids)
         self.guard.restart()
         if collected >= in_second:
             self.decide(SeekToken(since + 1, 1))
@@ -357,6 +412,32 @@ class ModifiedSincePasses(TokenPages[SeekToken]):
 
     # -- which records to emit ----------------------------------------------------
 
+    def _remember(self, emitted: list[dict], dated: list[tuple[int | None, dict]]) -> None:
+        """Keep the ids just emitted; forget those more than EARLY_HORIZON behind."""
+        emitted_ids = {id(record) for record in emitted}
+        for second, record in dated:
+            if id(record) in emitted_ids and second is not None:
+                self._recent[record.get("id")] = second
+        if self._newest is not None and len(self._recent) > 2 * self._recent_pruned_at + 1024:
+            oldest = self._newest - EARLY_HORIZON
+            self._recent = {k: v for k, v in self._recent.items() if v >= oldest}
+            self._recent_pruned_at = len(self._recent)
+
+    def _emits_early(self, record: dict) -> bool:
+        """Whether to emit a record dated before the bound that returned it: once per run.
+
+        The API's own filter says it changed at or after the bound; its ``modified_at``
+        says earlier (a date-only value, a clock off by seconds). Dropping it as already
+        read would lose an edit in silence; it neither anchors a query nor moves the
+        bookmark (a record older than the bookmark never does)."""
+        record_id = record.get("id")
+        if record_id in self._early_ids or record_id in self._recent:
+            return False
+        self._early_ids.add(record_id)
+        # Emitted from an earlier page in its place (it has come on every page since):
+        # now known early, not emitted again.
+        return record_id not in self._last_page_ids
+
     def _emits(self, record: dict, second: int | None) -> bool:
         """Whether to emit ``record`` (and remember it): new, and inside the query's range.
 
@@ -369,17 +450,30 @@ class ModifiedSincePasses(TokenPages[SeekToken]):
                 return False
             self._undated_ids.add(record.get("id"))
             return True
-        if since is not None and second < since:
-            return False  # asked one second early (see module docstring), or older
-        if bulk_pass and second != since:
+        if bulk_pass and since is not None and second > since:
             return False  # a bulk pass collects its second only; later ones come after
-        if self._newest is not None and second < self._newest:
-            return False  # behind what this run already passed
+        behind_bound = since is not None and second < since
+        if behind_bound or (self._newest is not None and second < self._newest):
+            # Behind the query's bound or what this run passed. The records of the newest
+            # second and the one before were read already (a bound asked one second early
+            # reads them again), and at the run's start the second before the bound was
+            # read by the previous run (the bookmark's). Anything else the API returned
+            # is dated earlier than its change: emitted once.
+            record_id = record.get("id")
+            if self._newest is None and behind_bound:
+                return False
+            if record_id in self._newest_ids or record_id in self._previous_ids:
+                return False
+            return self._emits_early(record)
         if second == self._newest:
             if record.get("id") in self._newest_ids:
                 return False
             self._newest_ids.add(record.get("id"))
         else:
+            if self._newest is not None and self._newest == second - 1:
+                self._previous, self._previous_ids = self._newest, self._newest_ids
+            else:
+                self._previous, self._previous_ids = None, set()
             self._newest, self._newest_ids = second, {record.get("id")}
         return True
 
