@@ -291,6 +291,28 @@ def test_crm_sync_under_its_sliding_window_throttle_learns_the_rate(make_sandbox
     assert any("Request rate: learned rate" in r.getMessage() for r in caplog.records)
 
 
+@pytest.mark.waits
+def test_a_short_crm_sync_reaches_an_unknown_10_per_s_throttle_in_its_first_seconds(
+    make_sandbox,
+):
+    """80 pages from a cold start (the rate starts at the documented 5/s): the slow start
+    must find the 10/s limit within the first seconds, so the whole sync takes no more
+    than 1.2 x pages / limit, with few throttle answers (benchmarks/limits.py
+    --first-seconds measures the same with a tap process)."""
+    sandbox = make_sandbox(crm_api=CRMAPI(size=5, sizes={"contacts": 800}))
+    limit = 10
+    sandbox.faults.sliding_window(average=limit, burst=2 * limit, api="crm")
+    out = crm_sync(sandbox, {"contacts"}, max_requests_per_second=None)
+
+    assert_every_record_once(out, sandbox.crm.expected("contacts"), "contacts")
+    requests = sandbox.requests_to("crm")
+    ok = [r for r in requests if r.status == 200]
+    assert len(ok) >= 80
+    elapsed = requests[-1].at - requests[0].at
+    assert elapsed <= 1.2 * len(ok) / limit
+    assert len([r for r in requests if r.status == 403]) <= 16
+
+
 # -- progress lines --------------------------------------------------------------------------
 
 
