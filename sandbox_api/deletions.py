@@ -15,8 +15,9 @@ from sandbox_api import fake
 
 
 def record_key(record: dict) -> t.Any:
-    """A record's id: ``id``, or ``webhook_id`` for the call API's webhooks."""
-    return record["id"] if "id" in record else record.get("webhook_id")
+    """A record's key: ``webhook_id`` for the call API's webhooks (which also carry a
+    deprecated integer ``id``), else ``id``."""
+    return record["webhook_id"] if "webhook_id" in record else record.get("id")
 
 
 class Deletions:

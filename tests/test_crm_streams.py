@@ -77,7 +77,11 @@ def test_sync_of_250_records_per_stream_reads_each_page_once(make_sandbox):
     for stream in STREAMS:
         assert out.duplicates(stream, KEYS[stream]) == []
     for resource in PAGINATED:
-        requests = sandbox.requests_to("crm", f"/{resource}")
+        # Besides its pages, a newest-first read may ask once for one record, to show it
+        # complete (tap_common.overlap.ReadProof).
+        requests = [
+            r for r in sandbox.requests_to("crm", f"/{resource}") if r.arg("per_page") != "1"
+        ]
         # One request per page of 100, none extra.
         assert len(requests) == math.ceil(len(sandbox.crm.records[resource]) / 100), resource
         assert {r.arg("per_page") for r in requests} == {"100"}

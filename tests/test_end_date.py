@@ -44,7 +44,9 @@ def instants(records: list[dict], key: str) -> list[datetime]:
 
 
 @pytest.mark.parametrize("tap", list(TAPS))
-@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(offset=st.integers(min_value=1, max_value=(SPAN[1] - SPAN[0]).days * 86_400))
 def test_records_and_bookmarks_stop_before_end_date(sandbox, tap, offset):
     tap_class, api = TAPS[tap]
@@ -74,7 +76,9 @@ def test_calls_ask_the_api_up_to_end_date(sandbox):
     sync(TapCallTracker, config)
     calls = sandbox.requests_to("calltracker", "/calls")
     assert calls
-    assert {r.arg("to") for r in calls} == {str(int(datetime(2025, 3, 1, tzinfo=timezone.utc).timestamp()) + 1)}
+    assert {r.arg("to") for r in calls} == {
+        str(int(datetime(2025, 3, 1, tzinfo=timezone.utc).timestamp()) + 1)
+    }
 
 
 @pytest.mark.parametrize(

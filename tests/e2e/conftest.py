@@ -73,7 +73,10 @@ class TapCase:
 
     @property
     def paths(self) -> dict[str, str]:
-        return {stream.name: stream.path for stream in self.stream_types}
+        """The path each stream's requests reach, as the sandbox logs it (the call API's
+        users come from ``/v2/users``, beside the v1 base)."""
+        moved = {"tap-calltracker": {"users": "/v2/users"}}.get(self.name, {})
+        return {stream.name: moved.get(stream.name, stream.path) for stream in self.stream_types}
 
     def config(self, sandbox: Sandbox, **overrides: t.Any) -> dict[str, t.Any]:
         return getattr(sandbox, f"{self.api}_config")(**overrides)
