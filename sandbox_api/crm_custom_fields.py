@@ -14,38 +14,24 @@ import typing as t
 from sandbox_api import fake
 
 # Definition key in a record's list item -> the types that kind of record can have.
+# Every type of the swagger's Custom_field.type; company and deal fields have all but
+# anniversary (Company_field.type, Deal_field.type).
+CONTACT_TYPES = (
+    "anniversary",
+    "date",
+    "multi_line_text",
+    "multiple_choice",
+    "number",
+    "select_box",
+    "single_line_text",
+    "external_id",
+    "section_divider",
+)
+# Definition key in a record's list item -> the types that kind of record can have.
 TYPES: dict[str, tuple[str, ...]] = {
-    "custom_field": (
-        "anniversary",
-        "date",
-        "multi_line_text",
-        "multiple_choice",
-        "number",
-        "select_box",
-        "single_line_text",
-        "external_id",
-        "section_divider",
-    ),
-    "company_field": (
-        "date",
-        "multi_line_text",
-        "multiple_choice",
-        "number",
-        "select_box",
-        "single_line_text",
-        "external_id",
-        "section_divider",
-    ),
-    "deal_field": (
-        "date",
-        "multi_line_text",
-        "multiple_choice",
-        "number",
-        "select_box",
-        "single_line_text",
-        "external_id",
-        "section_divider",
-    ),
+    "custom_field": CONTACT_TYPES,
+    "company_field": CONTACT_TYPES[1:],
+    "deal_field": CONTACT_TYPES[1:],
 }
 NAMES = {
     "anniversary": "Jahrestag",

@@ -30,7 +30,7 @@ from tap_common.overlap import (
     ReadProof,
     overlap_start,
     page_view,
-    settle_overlap,
+    settle_after_read,
 )
 from tap_common.settings import end_date
 from tap_common.timestamps import parse_datetime, unix_seconds
@@ -180,22 +180,11 @@ class UpdatedNewestFirstStream(CallTrackerStream):
         self._read_from = overlap_start(self.get_context_state(context), start)
         proof = self.__dict__["_read_proof"] = ReadProof(self.page_view)
         yield from super().get_records(context)
-        state = self.get_context_state(context)
         if self._read_from is None:
             # Re-anchored on creation time, a full read skips nothing: no overlap needed.
-            state.pop(OVERLAP_KEY, None)
+            self.get_context_state(context).pop(OVERLAP_KEY, None)
             return
-        params = {**self.get_url_params(context, None), "page": 1, "per_page": 1}
-        proven, why = proof.proven(lambda: self.request_once(params, context))
-        self.logger.info(
-            "Stream '%s': %s (%s).",
-            self.name,
-            "read shown complete, the next run reads from its bookmark"
-            if proven
-            else "the next run reads again from this run's start",
-            why,
-        )
-        settle_overlap(state, start, proven=proven)
+        settle_after_read(self, proof, start, context)
 
     @override
     def note_page(self, response: requests.Response) -> None:

@@ -60,6 +60,25 @@ def settle_overlap(state: dict[str, t.Any], start: datetime | None, *, proven: b
         remember_start(state, start)
 
 
+def settle_after_read(
+    stream: t.Any, proof: ReadProof, start: datetime | None, context: t.Any
+) -> None:
+    """After a complete newest-first read: ask the read's first query once more for one
+    record (``ReadProof.proven``), say in one INFO line whether the next run needs an
+    overlap and why, and keep that in the stream's state (``settle_overlap``)."""
+    params = {**stream.get_url_params(context, None), "page": 1, "per_page": 1}
+    proven, why = proof.proven(lambda: stream.request_once(params, context))
+    stream.logger.info(
+        "Stream '%s': %s (%s).",
+        stream.name,
+        "read shown complete, the next run reads from its bookmark"
+        if proven
+        else "the next run reads again from this run's start",
+        why,
+    )
+    settle_overlap(stream.get_context_state(context), start, proven=proven)
+
+
 class PageView(t.NamedTuple):
     """What one page of a newest-first list shows: the list's total, its first record's
     (key, sort value), and the whole seconds of the sort values at the page's two ends."""

@@ -16,7 +16,7 @@ from typing_extensions import override
 
 from tap_common.client import APIStream, ensure
 from tap_common.errors import AuthenticationError
-from tap_common.overlap import PageView, ReadProof, overlap_start, page_view, settle_overlap
+from tap_common.overlap import PageView, ReadProof, overlap_start, page_view, settle_after_read
 from tap_common.responses import api_path, json_body
 from tap_common.timestamps import unix_seconds
 from tap_crm import custom_fields, pages
@@ -342,16 +342,7 @@ class NewestFirstStream(CRMStream):
         self._emit_from = overlap_start(self.get_context_state(context), start)
         proof = self.__dict__["_read_proof"] = ReadProof(self.page_view)
         yield from super().get_records(context)
-        proven, why = proof.proven(lambda: self.request_once(self.probe_params(context), context))
-        self.logger.info(
-            "Stream '%s': %s (%s).",
-            self.name,
-            "read shown complete, the next run reads from its bookmark"
-            if proven
-            else "the next run reads again from this run's start",
-            why,
-        )
-        settle_overlap(self.get_context_state(context), start, proven=proven)
+        settle_after_read(self, proof, start, context)
 
     @override
     def note_page(self, response: requests.Response) -> None:
@@ -363,7 +354,3 @@ class NewestFirstStream(CRMStream):
         """What one page shows of the list (``tap_common.overlap.ReadProof``)."""
         page = pages.read(response, self.layout, self.page_size)
         return page_view(page.total_count, page.records, t.cast("str", self.replication_key))
-
-    def probe_params(self, context: Context | None) -> dict[str, t.Any]:
-        """The read's first query, one record."""
-        return {**self.get_url_params(context, None), "page": 1, "per_page": 1}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 
 import pytest
 from hypothesis import given, settings
@@ -234,7 +235,7 @@ def test_stream_maps_can_name_a_custom_field_column(crm):
     assert any(r["region"] for r in output.records["deals"])
 
 
-def test_about_lists_the_setting(tmp_path):
+def test_about_lists_the_setting():
     result = run_tap_cli("tap_crm.tap", "--about", "--format=json")
     about = json.loads(result.stdout)
     assert about["settings"]["properties"]["custom_field_columns"]["default"] is False
@@ -280,7 +281,7 @@ def test_filling_sets_exactly_the_schemas_columns_from_any_list(definitions, ite
     assert set(row) == {"id", "custom_fields", *columns}
     assert row["custom_fields"] is items
     for name in columns:
-        assert name.isidentifier() or name.replace("_", "a").isalnum()
+        assert re.fullmatch(r"[a-z0-9_]+", name), name  # a column any target can name
         sources = [
             item["value"]
             for item in (items if isinstance(items, list) else [])
