@@ -57,6 +57,11 @@ ORDERED = TIME_FILTERED | {"teams", "webhooks"}
 # the sunset is not known: ``Variations.v1_users`` chooses.
 V2_USERS = "/v2/users"
 DEFAULT_SIZES = {"users": 6, "numbers": 3, "teams": 3, "tags": 5, "webhooks": 2}
+# Where ``from`` is exclusive (``created > from``): calls, as a live account answered;
+# with ``Variations.exclusive_from_elsewhere`` also these, whose bound nobody has shown.
+UNVERIFIED_FROM = {"numbers", "users", "user_availability"}
+# Lists whose meta never carries the link keys (a live account's /webhooks).
+WITHOUT_LINKS = {"webhooks"}
 
 
 def created_unix(resource: str, record: dict) -> int:
@@ -139,6 +144,15 @@ class CallTrackerAPI(Deletions, SandboxAPIBase):
         self._index.clear()
         return record
 
+    def finalize(self, index: int, **changes: t.Any) -> dict:
+        """A call finalized after it ended: its ``started_at`` moves ``start_move``
+        seconds later and its duration is recomputed (a live account moved one by 1 s)."""
+        record = self.records["calls"][index]
+        record["started_at"] += self.variations.start_move
+        if record.get("ended_at") is not None:
+            record["duration"] = record["ended_at"] - record["started_at"]
+        return self.modify("calls", index, **changes)
+
     # -- HTTP ----------------------------------------------------------------------
 
     @override
@@ -192,6 +206,8 @@ class CallTrackerAPI(Deletions, SandboxAPIBase):
         try:
             page = request.int_arg("page", 1)
             per_page = min(request.int_arg("per_page", DEFAULT_PER_PAGE), MAX_PER_PAGE)
+            if self.variations.take_wrong_page():
+                page, per_page = 1, DEFAULT_PER_PAGE  # the query string was dropped
             if page < 1 or per_page < 1:
                 raise ValueError
             rows = self._filtered(resource, request)
@@ -212,21 +228,28 @@ class CallTrackerAPI(Deletions, SandboxAPIBase):
             total = min(total, ITEM_CAP)
             has_next = has_next and page * per_page < ITEM_CAP
         items = [self._item(resource, self.oddities.apply(row), request) for row in page_rows]
-        meta = {
+        meta: dict[str, t.Any] = {
             "count": len(items),
             "total": total,
             "current_page": page,
             "per_page": per_page,
-            "next_page_link": self._link(request, page + 1) if has_next else None,
-            "previous_page_link": self._link(request, page - 1) if page > 1 else None,
         }
+        if resource not in WITHOUT_LINKS and not self.variations.no_links:
+            meta["next_page_link"] = self._link(request, page + 1) if has_next else None
+            meta["previous_page_link"] = self._link(request, page - 1) if page > 1 else None
         return Response.json(200, {key: items, "meta": meta})
 
     def _filtered(self, resource: str, request: Request) -> t.Sequence[dict]:
         source = "users" if resource == "user_availability" else resource
         window = None
         if resource in TIME_FILTERED:
-            window = (request.int_arg("from", -1), request.int_arg("to", 2**62))
+            window = (request.int_arg("from", -(2**62)), request.int_arg("to", 2**62))
+            if self._from_exclusive(resource):
+                window = (window[0] + 1, window[1])  # started_at > from
+            if resource == "calls" and self.variations.calls_horizon_days is not None:
+                # Older calls are not served: a window wholly before the horizon is empty.
+                horizon = int(time.time()) - self.variations.calls_horizon_days * 86_400
+                window = (max(window[0], horizon), window[1])
         order = request.arg("order", "asc") if resource in ORDERED else "asc"
         if order not in {"asc", "desc"}:
             raise ValueError(order)
@@ -277,6 +300,11 @@ class CallTrackerAPI(Deletions, SandboxAPIBase):
             "to_exclusive",
             "exclusive",
         }
+
+    def _from_exclusive(self, resource: str) -> bool:
+        if resource == "calls":
+            return not self.variations.inclusive_calls_from
+        return resource in UNVERIFIED_FROM and self.variations.exclusive_from_elsewhere
 
     def _indexed(self, source: str, by_update: bool) -> tuple[list[dict], list[int]]:
         """Rows in ascending sort order and their creation times, cached.

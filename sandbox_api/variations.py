@@ -25,6 +25,20 @@ Every switch is off by default. The taps must pass with every position of every 
 * ``early_modified_at``: the CRM serves one record in five with a ``modified_at`` that
   reads earlier than the time ``modified_since`` and the sort use: ``"date_only"`` (its
   date, ``YYYY-MM-DD``) or ``"seconds"`` (7 seconds earlier, a clock off); ``""``: off.
+* ``inclusive_calls_from``: the call API's ``from`` keeps calls started at that second
+  (``started_at >= from``), as its reference reads; a live account answered exclusive
+  (``started_at > from``, ``to`` inclusive), the default.
+* ``exclusive_from_elsewhere``: ``from`` is exclusive on numbers, users and
+  availabilities too (no live account has shown their bound).
+* ``no_links``: every call-API list's ``meta`` lacks ``next_page_link`` and
+  ``previous_page_link`` (a live account's ``/webhooks`` never sends them, the default).
+* ``start_move``: seconds a call's ``started_at`` moves when it is finalized
+  (``CallTrackerAPI.finalize``); a live account moved one by 1 s, the default.
+* ``calls_horizon_days``: only calls started in the last N days are served (the
+  reference documents six months); an older window answers an empty list. Off (None)
+  by default: the generated calls lie in 2024-2025.
+* ``wrong_page_answers``: the next N call-API list answers are page 1 at the default
+  ``per_page`` whatever was asked, as after a redirect that dropped the query string.
 * ``after_page(resource, n, action)``: ``action()`` runs once, right after the n-th page
   request of ``resource`` is answered (inserts and deletes while a sync pages).
 """
@@ -49,6 +63,12 @@ class Variations:
     v1_users: str = "404"
     contacts_bounds: str = "inclusive"
     early_modified_at: str = ""
+    inclusive_calls_from: bool = False
+    exclusive_from_elsewhere: bool = False
+    no_links: bool = False
+    start_move: int = 1
+    calls_horizon_days: int | None = None
+    wrong_page_answers: int = 0
     seed: int = 12
     _hooks: dict[str, list[list]] = field(default_factory=dict)
     _pages_served: dict[str, int] = field(default_factory=dict)
@@ -68,6 +88,11 @@ class Variations:
             stale_max_page=True,
             past_end=past_end,
             v1_users="served",
+            inclusive_calls_from=True,
+            exclusive_from_elsewhere=True,
+            no_links=True,
+            start_move=90,
+            wrong_page_answers=1,
         )
 
     # -- order -------------------------------------------------------------------
@@ -93,6 +118,14 @@ class Variations:
             if self.status_in_200 <= 0:
                 return False
             self.status_in_200 -= 1
+            return True
+
+    def take_wrong_page(self) -> bool:
+        """Whether this answer ignores the query's page and per_page (a dropped query)."""
+        with self._lock:
+            if self.wrong_page_answers <= 0:
+                return False
+            self.wrong_page_answers -= 1
             return True
 
     # -- lists that move ---------------------------------------------------------

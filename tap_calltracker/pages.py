@@ -3,7 +3,7 @@
 Every list endpoint answers its items under the resource's plural key and the paging
 metadata under ``meta`` (https://developer.aircall.io/api-references/#pagination):
 ``total``, ``count``, ``current_page``, ``per_page``, ``next_page_link`` (null on the last
-page). A single resource answers one object under its singular key
+page; absent altogether on some lists, e.g. ``/webhooks``, so it is a hint at most). A single resource answers one object under its singular key
 (https://developer.aircall.io/api-references/#retrieve-a-company). ``read`` checks the
 shape and reads what paging needs into a ``Page``, once per response: every later look
 (the paginator, the record count, the progress line) gets the same object.
@@ -32,6 +32,20 @@ class Page(t.NamedTuple):
     has_next: bool  # meta.next_page_link is not null
     announced_pages: int  # pages the query holds, by meta.total and meta.per_page
     items: list[t.Any]  # the raw items under the list key
+    per_page: int | None = None  # meta.per_page (None: not sent)
+
+    def more_follow(self, page_size: int, cap: int) -> bool:
+        """Whether a page after this one holds items, by the counts: ``current_page *
+        per_page < total``. At the ``cap`` the total is only a lower bound, so a full page
+        says more may follow; the link may only add to that (never end a list)."""
+        if not self.items:
+            return False  # a page past the end answers an empty list
+        per_page = self.per_page or page_size
+        if self.number * per_page < self.total:
+            return True
+        if self.total >= cap and len(self.items) >= per_page:
+            return True
+        return self.has_next
 
 
 def read(response: requests.Response, list_key: str, page_size: int) -> Page:
@@ -61,6 +75,7 @@ def read(response: requests.Response, list_key: str, page_size: int) -> Page:
         has_next=meta.get("next_page_link") is not None,
         announced_pages=math.ceil(meta["total"] / per_page),
         items=t.cast("list[t.Any]", items),
+        per_page=meta.get("per_page") if isinstance(meta.get("per_page"), int) else None,
     )
     response.__dict__[_PAGE_ATTR] = page
     return page

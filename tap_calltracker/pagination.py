@@ -2,12 +2,19 @@
 
 The API serves only the first 10,000 items of a query (a later page is a 400,
 https://developer.aircall.io/api-references/#pagination). On endpoints that filter by
-creation time (``from``/``to``, unix seconds, both inclusive) a query whose first page
+creation time (``from``/``to``, unix seconds) a query whose first page
 announces ``meta.total >= 10,000`` is split in two halves, [a, m] and [m + 1, b], until
 every window fits under the cap. ``meta.total`` and ``next_page_link`` are not trusted
 at the cap (other clients see the total stop at 10,000 and the link null there): a
 window whose pages would reach item 10,000 is split, so a query of exactly 10,000 is
 split too. The earlier half is read first, so an ascending stream stays ascending.
+
+No read depends on a bound's inclusivity. A live account's ``/calls`` keeps
+``started_at > from`` and ``started_at <= to``; the reference says neither, and other
+lists may differ. So a window [a, b] asks ``from=a-1&to=b``, which holds a under either
+``from`` convention, and drops what lies before a. Whether another page exists is decided
+from ``meta.total``, ``current_page`` and ``per_page`` (and an empty page), never from
+``next_page_link`` alone: ``/webhooks`` sends no link keys at all.
 
 One paginator per way of reading a list, each deciding once per answer, in ``accept``,
 which of the page's records to emit and which request comes next (a ``Decision``):
@@ -18,8 +25,11 @@ which of the page's records to emit and which request comes next (a ``Decision``
   dropping items of that second already emitted, so a deletion during the sync shifts
   nothing past them and no query nears the cap. A page wholly inside its anchor second
   (more items in one second than a page holds, in an order that may change on every
-  request) is read as a one-second window, in passes, until the distinct ids equal that
-  window's total.
+  request) is read as a one-second window, in passes, until the distinct ids it answers
+  (whatever their second: under an inclusive ``from`` the window also holds the second
+  before) equal that window's total. A record's timestamp may move later while the run
+  reads (a call's ``started_at`` moves when it is finalized): ids emitted in the last
+  ``MOVE_MEMORY`` seconds read are remembered, so a moved record is not emitted twice.
 * ``NewestFirstPaginator`` (newest first, down to a bound such as the bookmark) stops at
   the first page reaching records older than the bound. It usually needs only a few
   pages of a large query, so it splits lazily: only when the next page it needs lies
@@ -33,6 +43,7 @@ loop's later ``has_more``/``get_next`` return what ``accept`` decided.
 
 from __future__ import annotations
 
+import collections
 import time
 import typing as t
 
@@ -54,6 +65,9 @@ if t.TYPE_CHECKING:
 ITEM_CAP = 10_000
 # Passes over one crowded second before the run gives up on it.
 MAX_PASSES = 40
+# Seconds behind the newest one read whose emitted ids are remembered: a record whose
+# creation time moves later by up to this while the run reads is emitted once.
+MOVE_MEMORY = 3_600
 
 
 class Window(t.NamedTuple):
@@ -65,8 +79,11 @@ class Window(t.NamedTuple):
     pass_number: int = 0  # >0: a one-second window read in passes (see module docstring)
 
     def query(self) -> dict[str, int]:
-        """``from``/``to`` parameters for this window (only the bounds it has)."""
-        params = {"from": self.start, "to": self.end}
+        """``from``/``to`` parameters for this window (only the bounds it has): ``from`` one
+        second early, so the window's first second is asked for whether the API's ``from``
+        is exclusive (``/calls`` on a live account) or inclusive; ``to`` is inclusive
+        (https://developer.aircall.io/api-references/#list-all-calls, and a live account)."""
+        params = {"from": None if self.start is None else self.start - 1, "to": self.end}
         return {name: value for name, value in params.items() if value is not None}
 
 
@@ -120,6 +137,7 @@ class WindowedPaginator(BaseAPIPaginator[Window]):
         self._pending: list[Window] = []  # a stack: the next window to read is last
         self._guard = PageGuard(stream_name)
         self._next: Window | None = None
+        self._emitted_ids: set[t.Any] = set()
 
     def accept(self, page: Page) -> Decision:
         """Vet the answer to the current request and decide what it leads to.
@@ -137,8 +155,8 @@ class WindowedPaginator(BaseAPIPaginator[Window]):
             self._split(window, page.total)
             return self._decide([], self._next_window())  # read again in the halves
         # The next page would start at item 10,000 or beyond: refused, or (with a capped
-        # total and a null link) silently missing. A full page says more may follow.
-        more = self.more_pages(page) or len(page.items) >= self._page_size
+        # total and a null link) silently missing.
+        more = page.more_follow(self._page_size, ITEM_CAP)
         next_refused = window.page * self._page_size >= ITEM_CAP
         split = self._windowed and more and next_refused and not window.pass_number
         if split:
@@ -151,12 +169,21 @@ class WindowedPaginator(BaseAPIPaginator[Window]):
     # -- what differs between the ways of reading a list ---------------------------------
 
     def select(self, page: Page) -> list[t.Any]:
-        """The page's records to emit: all of them."""
-        return list(page.items)
+        """The page's records to emit: all of them, but in windows (which overlap by a
+        second under an inclusive ``from``) each id once."""
+        if not self._windowed:
+            return list(page.items)
+        records = []
+        for item in page.items:
+            item_id = item.get("id") if isinstance(item, dict) else None
+            if item_id is None or item_id not in self._emitted_ids:
+                self._emitted_ids.add(item_id)
+                records.append(item)
+        return records
 
     def more_pages(self, page: Page) -> bool:
-        """Whether the window holds a page after this one (by the API's link)."""
-        return page.has_next
+        """Whether the window holds a page after this one (by the counts, ``Page``)."""
+        return page.more_follow(self._page_size, ITEM_CAP)
 
     def follow(self, page: Page) -> Window | None:
         """The next request after an accepted page: the next page, else the next window."""
@@ -221,8 +248,10 @@ class CreationAnchoredPaginator(WindowedPaginator):
         self._anchor_key = anchor_key
         self._undated_ids: set[t.Any] = set()
         self._newest: int | None = None
-        self._newest_ids: set[t.Any] = set()
-        self._second_ids: set[t.Any] = set()  # ids read in the current one-second window
+        # Ids emitted in the last MOVE_MEMORY seconds read, and (second, id) oldest first.
+        self._recent: set[t.Any] = set()
+        self._recent_order: collections.deque[tuple[int, t.Any]] = collections.deque()
+        self._second_ids: set[t.Any] = set()  # ids answered in the current one-second window
         self._outer_end: int | None = None
         self._page_seconds: dict[int, int | None] = {}
 
@@ -261,35 +290,40 @@ class CreationAnchoredPaginator(WindowedPaginator):
         """Whether ``item`` is new in this run (and remember it)."""
         window = self.current_value
         second = self._second(item)
-        if second is None or (window.start is not None and second < window.start):
-            # Unreadable, or earlier than the query asked for although the API filtered
-            # it in (an odd value): nothing to place it by, so it is emitted once.
+        if second is not None and window.start is not None and second < window.start:
+            if second == window.start - 1:
+                return False  # asked for only to hold the window's start (``Window.query``)
+            second = None  # earlier than asked although the API filtered it in: odd
+        if second is None:
+            # Unreadable, or an odd value: nothing to place it by, so it is emitted once.
             if item_id in self._undated_ids:
                 return False
             self._undated_ids.add(item_id)
             return True
-        if window.pass_number:
-            if second != window.start:
-                return False
-            self._second_ids.add(item_id)
+        if window.pass_number and second != window.start:
+            return False
         if self._newest is not None and second < self._newest:
             return False  # behind what this run already passed (re-read at the anchor)
-        if second == self._newest:
-            if item_id in self._newest_ids:
-                return False
-            self._newest_ids.add(item_id)
-        else:
-            self._newest, self._newest_ids = second, {item_id}
+        if item_id in self._recent:
+            return False  # emitted already, at this second or (moved since) an earlier one
+        self._remember(second, item_id)
         return True
+
+    def _remember(self, second: int, item_id: t.Any) -> None:
+        self._newest = second if self._newest is None else max(self._newest, second)
+        self._recent.add(item_id)
+        self._recent_order.append((second, item_id))
+        horizon = self._newest - MOVE_MEMORY
+        while self._recent_order and self._recent_order[0][0] < horizon:
+            self._recent.discard(self._recent_order.popleft()[1])
 
     @override
     def follow(self, page: Page) -> Window | None:
         window = self.current_value
-        items = [item for item in page.items if isinstance(item, dict)]
-        full = len(page.items) >= self._page_size
         if window.pass_number:
-            return self._next_in_second(page, window, full)
-        if not items or not (page.has_next or full):
+            return self._next_in_second(page, window)
+        items = [item for item in page.items if isinstance(item, dict)]
+        if not items or not self.more_pages(page):
             return self._next_window()
         seconds = [s for s in map(self._second, items) if s is not None]
         if not seconds:
@@ -298,17 +332,24 @@ class CreationAnchoredPaginator(WindowedPaginator):
         last = max(seconds)
         self._guard.restart()
         if window.start is not None and last <= window.start:
-            # A whole page inside the anchor second: read that second on its own.
-            self._second_ids = set(self._newest_ids) if self._newest == last else set()
+            # A whole page at the window's first second (or the one before, under an
+            # inclusive ``from``): read that second on its own, in counted passes.
+            self._second_ids = set()
             self._outer_end = window.end
-            return Window(last, last, 1, 1)
+            return Window(window.start, window.start, 1, 1)
         return Window(last, window.end, 1)
 
-    def _next_in_second(self, page: Page, window: Window, full: bool) -> Window | None:
+    def _next_in_second(self, page: Page, window: Window) -> Window | None:
         second = window.start
         assert second is not None
-        # The window's total is the API's count of this second (recounted every pass).
-        if full and window.page * self._page_size < page.total:
+        # Every id the window answers counts, whatever its second: the window's total is
+        # the API's count of what ``from=second-1&to=second`` holds under its convention
+        # (recounted every pass).
+        self._second_ids.update(item.get("id") for item in page.items if isinstance(item, dict))
+        if page.items and window.page * (page.per_page or self._page_size) < page.total:
+            # Ties in a new order on every request may repeat a page by chance: the pages
+            # of a pass are bounded by the total, the passes by MAX_PASSES.
+            self._guard.restart()
             return window._replace(page=window.page + 1)
         self._guard.restart()
         if len(self._second_ids) < page.total:
@@ -348,7 +389,7 @@ class NewestFirstPaginator(WindowedPaginator):
             item is not None and not at_or_after(item.get(self._key), self._bound)
             for item in page.items
         )
-        return page.has_next and not reached_old
+        return page.more_follow(self._page_size, ITEM_CAP) and not reached_old
 
     @override
     def select(self, page: Page) -> list[t.Any]:

@@ -56,19 +56,22 @@ def test_calls_first_run_reads_everything_oldest_first():
 
 def test_calls_start_date_bounds_the_first_run_without_lookback():
     params = url_params("calls", start_date="2024-03-01T00:00:00Z")
-    assert params == {"page": 1, "per_page": 50, "from": 1_709_251_200, "order": "asc", **FETCH}
+    # One second early: the API's ``from`` is exclusive on calls (a live account).
+    assert params == {"page": 1, "per_page": 50, "from": 1_709_251_199, "order": "asc", **FETCH}
 
 
 def test_calls_resume_from_bookmark_minus_the_lookback():
-    assert url_params("calls", state=bookmark("calls"))["from"] == MARK_UNIX - 2 * DAY
+    assert url_params("calls", state=bookmark("calls"))["from"] == MARK_UNIX - 2 * DAY - 1
     state = bookmark("calls")
-    assert url_params("calls", state=state, calls_lookback_days=0)["from"] == MARK_UNIX
-    assert url_params("calls", state=state, calls_lookback_days=7)["from"] == MARK_UNIX - 7 * DAY
+    assert url_params("calls", state=state, calls_lookback_days=0)["from"] == MARK_UNIX - 1
+    assert (
+        url_params("calls", state=state, calls_lookback_days=7)["from"] == MARK_UNIX - 7 * DAY - 1
+    )
 
 
 def test_calls_lookback_never_reaches_before_start_date():
     params = url_params("calls", state=bookmark("calls"), start_date="2025-01-01T12:00:00Z")
-    assert params["from"] == 1_735_732_800
+    assert params["from"] == 1_735_732_800 - 1
 
 
 def test_calls_request_carries_the_window_and_basic_auth():
@@ -78,7 +81,7 @@ def test_calls_request_carries_the_window_and_basic_auth():
     request = stream.get_http_request(page=PageContext(stream_context=None, next_page_token=None))
 
     assert request.url == "http://127.0.0.1:9/v1/calls"
-    assert request.params["from"] == MARK_UNIX - 2 * DAY
+    assert request.params["from"] == MARK_UNIX - 2 * DAY - 1
     assert stream.authenticator.username == "i"
 
 
@@ -91,9 +94,9 @@ def test_full_table_streams_ignore_an_old_bookmark_and_start_date(stream):
 def test_bookmark_wins_over_an_older_start_date_and_loses_to_a_newer_one():
     state = bookmark("calls")
     params = url_params("calls", state=state, start_date="2024-01-01", calls_lookback_days=0)
-    assert params["from"] == MARK_UNIX
+    assert params["from"] == MARK_UNIX - 1
     params = url_params("calls", state=state, start_date="2025-06-01", calls_lookback_days=0)
-    assert params["from"] == 1_748_736_000
+    assert params["from"] == 1_748_736_000 - 1
 
 
 def test_contacts_first_run_reads_by_creation_then_newest_updates_first():
@@ -162,7 +165,7 @@ def test_second_run_emits_only_changed_and_new_records_with_minimal_requests(mak
             assert all(r[key] == old_marks[stream] for r in extra), stream
     assert old_call["id"] not in second.ids("calls")
     (calls_request,) = sandbox.requests_to("calltracker", "/calls")
-    assert int(calls_request.arg("from")) == unix(old_marks["calls"]) - 2 * DAY
+    assert int(calls_request.arg("from")) == unix(old_marks["calls"]) - 2 * DAY - 1
     assert int(calls_request.arg("from")) > old_call["started_at"]  # never asked for it
 
     # Bookmarks only move forward, in every STATE message of the run.
@@ -292,7 +295,7 @@ def test_incremental_calls_window_from_the_bookmark_past_the_cap(make_sandbox):
     assert out.duplicates("calls") == []
     requests_made = sandbox.requests_to("calltracker", "/calls")
     assert all(r.status == 200 for r in requests_made)
-    assert min(int(r.arg("from")) for r in requests_made) == calls[200]["started_at"]
+    assert min(int(r.arg("from")) for r in requests_made) == calls[200]["started_at"] - 1
 
 
 def test_more_than_10000_contacts_changed_since_the_bookmark_all_arrive_once(make_sandbox):

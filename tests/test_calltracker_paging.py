@@ -46,6 +46,8 @@ class FakeList:
         descending: bool = False,
         capped: bool = False,
         shuffled_pages: bool = False,
+        exclusive_from: bool = True,
+        links: bool = True,
     ) -> None:
         self.items = items
         self.order_key = order_key
@@ -55,16 +57,23 @@ class FakeList:
         self.shuffled_pages = shuffled_pages
         self.random = random.Random(seed)
         self.requests = 0
+        # ``from``: exclusive (a live account's /calls) or inclusive; ``to`` inclusive.
+        self.exclusive_from = exclusive_from
+        self.links = links  # False: no next_page_link key (a live account's /webhooks)
 
     def answer(self, window: Window, per_page: int) -> Page:
         self.requests += 1
         skip = (window.page - 1) * per_page
         assert skip < ITEM_CAP, "asked for a page past the API's 10,000-item cap (a 400)"
+        query = window.query()
+        low = query.get("from")
+        if low is not None and self.exclusive_from:
+            low += 1
         rows = [
             item
             for item in self.items
-            if (window.start is None or item["created_at"] >= window.start)
-            and (window.end is None or item["created_at"] <= window.end)
+            if (low is None or item["created_at"] >= low)
+            and ("to" not in query or item["created_at"] <= query["to"])
         ]
         rows.sort(key=lambda item: item[self.order_key], reverse=self.descending)
         shuffled: list[dict] = []
@@ -84,9 +93,10 @@ class FakeList:
             path="/list",
             number=window.page,
             total=total,
-            has_next=has_next,
+            has_next=has_next and self.links,
             announced_pages=math.ceil(total / per_page),
             items=items,
+            per_page=per_page,
         )
 
 
@@ -220,7 +230,7 @@ def test_an_answer_is_read_into_one_page_once():
 
     page = pages.read(response, "users", 50)
 
-    assert page == Page("/v1/users", 2, 51, False, 2, [{"id": 1}])
+    assert page == Page("/v1/users", 2, 51, False, 2, [{"id": 1}], 50)
     assert pages.read(response, "users", 50) is page
 
 
@@ -243,3 +253,90 @@ def test_path_and_list_key_follow_from_the_declared_name(stream):
     assert (stream.path, stream.list_key) == declared.get(
         stream.name, (f"/{stream.name}", stream.name)
     )
+
+
+# -- bounds of either convention, pages without links, starts that move --------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known gap: a record whose start moves later while its crowded second is read"
+    " in passes can be lost (seconds=[0]*6, per_page=3, inclusive from); not fixed yet",
+)
+@settings(deadline=None, derandomize=True, max_examples=60)
+@given(
+    seconds=st.one_of(
+        st.lists(st.integers(0, 12), max_size=90),
+        st.lists(st.integers(0, 3), min_size=20, max_size=90),
+    ),
+    start=st.integers(0, 4),
+    per_page=st.integers(3, 8),
+    exclusive_from=st.booleans(),
+    links=st.booleans(),
+    moves=st.lists(st.tuples(st.integers(0, 89), st.integers(1, 3)), max_size=6),
+    seed=st.integers(0, 2**16),
+)
+def test_anchored_read_from_a_crowded_boundary_under_either_bound_emits_each_record_once(
+    *, seconds, start, per_page, exclusive_from, links, moves, seed
+):
+    """Every record at or after the window's start, once, whichever convention ``from``
+    has, with or without links, while some records' timestamps move later mid-read."""
+    items = [{"id": n, "created_at": EPOCH + s} for n, s in enumerate(seconds)]
+    api = FakeList(items, seed=seed, exclusive_from=exclusive_from, links=links)
+    paginator = CreationAnchoredPaginator(
+        Window(EPOCH + start, None),
+        anchor_key="created_at",
+        stream_name="calls",
+        page_size=per_page,
+    )
+    response = requests.Response()
+    emitted: list[dict] = []
+    pending = [(n, by) for n, by in moves if n < len(items)]
+    while not paginator.finished:
+        decision = paginator.accept(api.answer(paginator.current_value, per_page))
+        emitted.extend(dict(record) for record in decision.records)
+        done = set(ids(emitted))
+        # A record already read is finalized while the run reads: it starts later. (Moves
+        # of records not yet read have a falsifying example still open: see CHANGELOG.)
+        while pending and pending[-1][0] in done:
+            n, by = pending.pop()
+            items[n]["created_at"] += by
+        paginator.advance(response)
+
+    held = {item["id"] for item in items if item["created_at"] >= EPOCH + start}
+    assert len(ids(emitted)) == len(set(ids(emitted)))  # none twice
+    assert held <= set(ids(emitted))  # none lost
+    assert all(record["created_at"] >= EPOCH + start for record in emitted)
+
+
+@settings(deadline=None, derandomize=True, max_examples=30)
+@given(
+    count=st.integers(0, 140),
+    per_page=st.integers(1, 50),
+    links=st.booleans(),
+)
+def test_pages_without_links_are_all_read_from_the_counts(count, per_page, links):
+    items = [{"id": n, "created_at": EPOCH + n} for n in range(count)]
+    api = FakeList(items, seed=3, links=links)
+    paginator = WindowedPaginator(
+        Window(None, None), stream_name="webhooks", page_size=per_page, windowed=False
+    )
+
+    emitted = read_all(paginator, api, per_page)
+
+    assert ids(emitted) == list(range(count))
+    assert api.requests == max(1, math.ceil(count / per_page))
+
+
+@pytest.mark.parametrize("exclusive_from", [True, False], ids=["exclusive", "inclusive"])
+def test_a_window_asks_one_second_early_and_drops_the_second_before(exclusive_from):
+    items = [{"id": n, "created_at": EPOCH + n // 60} for n in range(240)]  # 60 a second
+    api = FakeList(items, seed=4, exclusive_from=exclusive_from, links=False)
+    paginator = CreationAnchoredPaginator(
+        Window(EPOCH + 1, EPOCH + 2), anchor_key="created_at", stream_name="calls", page_size=50
+    )
+
+    emitted = read_all(paginator, api, 50)
+
+    assert Window(EPOCH + 1, EPOCH + 2).query() == {"from": EPOCH, "to": EPOCH + 2}
+    assert sorted(ids(emitted)) == list(range(60, 180))
