@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typing as t
+from urllib.parse import parse_qs, urlsplit
 
 from typing_extensions import override
 
@@ -10,6 +11,7 @@ from tap_calltracker import pages
 from tap_calltracker.pagination import ITEM_CAP, Window, WindowedPaginator
 from tap_common import pacing
 from tap_common.client import APIStream, retry_after_seconds
+from tap_common.errors import WrongPageError
 from tap_common.pacing import Budget
 
 if t.TYPE_CHECKING:
@@ -100,7 +102,20 @@ class CallTrackerStream(APIStream):
 
     @override
     def check_envelope(self, body: t.Any, response: requests.Response) -> None:
-        self.page(response)  # raises on a body without the list or its metadata
+        page = self.page(response)  # raises on a body without the list or its metadata
+        asked = parse_qs(urlsplit(response.request.url or "").query)
+        asked_page = _int_or_none(asked.get("page", [None])[0])
+        asked_size = _int_or_none(asked.get("per_page", [None])[0])
+        # ``page_size`` is at most the API's 50, which a live account echoes back; pages
+        # at another size would not tile the list (items skipped or read twice).
+        wrong_size = None not in (page.per_page, asked_size) and page.per_page != asked_size
+        if (asked_page is not None and page.number != asked_page) or wrong_size:
+            msg = (
+                f"{page.path} answered page {page.number} at per_page {page.per_page}, "
+                f"asked page {asked_page} at per_page {asked_size} (a redirect that "
+                "dropped the query string?)"
+            )
+            raise WrongPageError(msg, response)
 
     @override
     def read_total(self, response: requests.Response) -> int | None:

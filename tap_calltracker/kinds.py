@@ -102,12 +102,13 @@ class CreatedSinceStream(CreationAnchoredStream):
     def first_window(self, context: Context | None) -> Window:
         start = self.get_starting_timestamp(context)
         end = end_date(self.config)
-        # ``to`` one second wide of end_date whatever its inclusivity (the documentation,
+        # The window's last second is the last before end_date (exclusive); ``Window.query``
+        # asks ``to`` one second wider whatever its inclusivity (the documentation,
         # https://developer.aircall.io/api-references/#list-all-calls, does not say); what
         # lies at or after end_date is dropped by ``tap_common.bookmarks``.
         return Window(
             None if start is None else self.window_start(start),
-            None if end is None else math.ceil(end.timestamp()),
+            None if end is None else math.ceil(end.timestamp()) - 1,
         )
 
     def window_start(self, start: datetime) -> int:
@@ -119,6 +120,8 @@ class CreatedSinceStream(CreationAnchoredStream):
 # api-references/#list-all-calls): ``contact``; ``recording_short_url`` and
 # ``voicemail_short_url``; ``ivr_options_selected``. Each is a setting, on by default.
 FETCH_FLAGS = ("fetch_contact", "fetch_short_urls", "fetch_call_timeline")
+# Days of call history the API serves ("about six months").
+CALL_HISTORY_DAYS = 183
 
 
 class LookbackCallsStream(CreatedSinceStream):
@@ -141,6 +144,7 @@ class LookbackCallsStream(CreatedSinceStream):
     @override
     def window_start(self, start: datetime) -> int:
         if not self.stream_state.get("replication_key_value"):
+            self.note_horizon(start)
             return unix_seconds(start)  # first run: start_date as given
         lookback = timedelta(days=int(self.config.get("calls_lookback_days", 2)))
         earliest = self.config.get("start_date")
@@ -148,6 +152,26 @@ class LookbackCallsStream(CreatedSinceStream):
         if earliest:
             since = max(since, parse_datetime(str(earliest)))
         return unix_seconds(since)
+
+    def note_horizon(self, start: datetime) -> None:
+        """Say once, at INFO, that calls older than the API serves will not come.
+
+        The API keeps about six months of calls
+        (https://developer.aircall.io/api-references/#list-all-calls); an older window
+        answers an empty list, not an error. The read asks from ``start`` anyway (the edge
+        is not exact, an account may keep more) and re-anchors on the first call served,
+        so the empty months cost no request.
+        """
+        horizon = datetime.now(start.tzinfo) - timedelta(days=CALL_HISTORY_DAYS)
+        if start < horizon and not self.__dict__.get("_horizon_noted"):
+            self.__dict__["_horizon_noted"] = True
+            self.logger.info(
+                "Stream '%s': start_date %s is before %s; the API serves about six months "
+                "of calls, so older calls are not expected (reading from the first served).",
+                self.name,
+                start.date().isoformat(),
+                horizon.date().isoformat(),
+            )
 
 
 class UpdatedNewestFirstStream(CallTrackerStream):

@@ -11,8 +11,9 @@ split too. The earlier half is read first, so an ascending stream stays ascendin
 
 No read depends on a bound's inclusivity. A live account's ``/calls`` keeps
 ``started_at > from`` and ``started_at <= to``; the reference says neither, and other
-lists may differ. So a window [a, b] asks ``from=a-1&to=b``, which holds a under either
-``from`` convention, and drops what lies before a. Whether another page exists is decided
+lists may differ (a live account's ``/contacts`` keeps both ends). So a window [a, b] asks
+``from=a-1&to=b+1``, which holds a and b under either convention of either bound, and
+drops what lies outside [a, b]. Whether another page exists is decided
 from ``meta.total``, ``current_page`` and ``per_page`` (and an empty page), never from
 ``next_page_link`` alone: ``/webhooks`` sends no link keys at all.
 
@@ -26,10 +27,14 @@ which of the page's records to emit and which request comes next (a ``Decision``
   nothing past them and no query nears the cap. A page wholly inside its anchor second
   (more items in one second than a page holds, in an order that may change on every
   request) is read as a one-second window, in passes, until the distinct ids it answers
-  (whatever their second: under an inclusive ``from`` the window also holds the second
-  before) equal that window's total. A record's timestamp may move later while the run
-  reads (a call's ``started_at`` moves when it is finalized): ids emitted in the last
-  ``MOVE_MEMORY`` seconds read are remembered, so a moved record is not emitted twice.
+  (whatever their second: under inclusive bounds the window also holds the seconds
+  either side) equal that window's total, counted since the window's members last
+  changed. A record's timestamp may move later while the run reads (a call's
+  ``started_at`` moves when it is finalized): ids emitted in the last ``MOVE_MEMORY``
+  seconds read are remembered, so a moved record is not emitted twice, and a pass that
+  sees its count change, or an id emitted at another second, counts afresh. Two changes
+  between two answers that leave the count the same and show no moved id (a record
+  leaving as an unseen one is added) cannot be told from none.
 * ``NewestFirstPaginator`` (newest first, down to a bound such as the bookmark) stops at
   the first page reaching records older than the bound. It usually needs only a few
   pages of a large query, so it splits lazily: only when the next page it needs lies
@@ -79,11 +84,16 @@ class Window(t.NamedTuple):
     pass_number: int = 0  # >0: a one-second window read in passes (see module docstring)
 
     def query(self) -> dict[str, int]:
-        """``from``/``to`` parameters for this window (only the bounds it has): ``from`` one
-        second early, so the window's first second is asked for whether the API's ``from``
-        is exclusive (``/calls`` on a live account) or inclusive; ``to`` is inclusive
-        (https://developer.aircall.io/api-references/#list-all-calls, and a live account)."""
-        params = {"from": None if self.start is None else self.start - 1, "to": self.end}
+        """``from``/``to`` parameters for this window (only the bounds it has), each one
+        second wide: the window's first and last seconds are asked for whether the API's
+        bounds are exclusive (``from`` on ``/calls``, as a live account answered) or
+        inclusive (``to`` there, both on ``/contacts``); the reference
+        (https://developer.aircall.io/api-references/#list-all-calls) says neither. What
+        lies outside the window is dropped by the paginator."""
+        params = {
+            "from": None if self.start is None else self.start - 1,
+            "to": None if self.end is None else self.end + 1,
+        }
         return {name: value for name, value in params.items() if value is not None}
 
 
@@ -249,9 +259,10 @@ class CreationAnchoredPaginator(WindowedPaginator):
         self._undated_ids: set[t.Any] = set()
         self._newest: int | None = None
         # Ids emitted in the last MOVE_MEMORY seconds read, and (second, id) oldest first.
-        self._recent: set[t.Any] = set()
+        self._recent: dict[t.Any, int] = {}  # id -> the second it was emitted at
         self._recent_order: collections.deque[tuple[int, t.Any]] = collections.deque()
         self._second_ids: set[t.Any] = set()  # ids answered in the current one-second window
+        self._second_total: int | None = None  # its count when those ids were answered
         self._outer_end: int | None = None
         self._page_seconds: dict[int, int | None] = {}
 
@@ -302,6 +313,8 @@ class CreationAnchoredPaginator(WindowedPaginator):
             return True
         if window.pass_number and second != window.start:
             return False
+        if window.end is not None and second > window.end:
+            return False  # asked for only to hold the window's end: the next window's
         if self._newest is not None and second < self._newest:
             return False  # behind what this run already passed (re-read at the anchor)
         if item_id in self._recent:
@@ -311,11 +324,13 @@ class CreationAnchoredPaginator(WindowedPaginator):
 
     def _remember(self, second: int, item_id: t.Any) -> None:
         self._newest = second if self._newest is None else max(self._newest, second)
-        self._recent.add(item_id)
+        self._recent[item_id] = second
         self._recent_order.append((second, item_id))
         horizon = self._newest - MOVE_MEMORY
         while self._recent_order and self._recent_order[0][0] < horizon:
-            self._recent.discard(self._recent_order.popleft()[1])
+            old_second, old_id = self._recent_order.popleft()
+            if self._recent.get(old_id) == old_second:
+                del self._recent[old_id]
 
     @override
     def follow(self, page: Page) -> Window | None:
@@ -326,6 +341,10 @@ class CreationAnchoredPaginator(WindowedPaginator):
         if not items or not self.more_pages(page):
             return self._next_window()
         seconds = [s for s in map(self._second, items) if s is not None]
+        if window.end is not None and any(second > window.end for second in seconds):
+            # Past the window's end (asked for one second wide): ascending, so the window
+            # has shown all it holds.
+            return self._next_window()
         if not seconds:
             # A page without one readable timestamp: nothing to re-anchor on.
             return window._replace(page=window.page + 1)
@@ -334,10 +353,24 @@ class CreationAnchoredPaginator(WindowedPaginator):
         if window.start is not None and last <= window.start:
             # A whole page at the window's first second (or the one before, under an
             # inclusive ``from``): read that second on its own, in counted passes.
-            self._second_ids = set()
+            self._second_ids, self._second_total = set(), None
             self._outer_end = window.end
             return Window(window.start, window.start, 1, 1)
         return Window(last, window.end, 1)
+
+    def _moved_in(self, page: Page) -> bool:
+        """Whether the page answers an id emitted at another second than it reads now
+        (remembered at its new second, so each move is seen once)."""
+        moved = False
+        for item in page.items:
+            if isinstance(item, dict):
+                item_id, second = item.get("id"), self._second(item)
+                emitted_at = self._recent.get(item_id)
+                if emitted_at is not None and second is not None and emitted_at != second:
+                    self._recent[item_id] = second
+                    self._recent_order.append((second, item_id))
+                    moved = True
+        return moved
 
     def _next_in_second(self, page: Page, window: Window) -> Window | None:
         second = window.start
@@ -345,7 +378,17 @@ class CreationAnchoredPaginator(WindowedPaginator):
         # Every id the window answers counts, whatever its second: the window's total is
         # the API's count of what ``from=second-1&to=second`` holds under its convention
         # (recounted every pass).
-        self._second_ids.update(item.get("id") for item in page.items if isinstance(item, dict))
+        answered = {item.get("id") for item in page.items if isinstance(item, dict)}
+        if page.total != self._second_total or self._moved_in(page):
+            # The window's members changed between two answers: its count changed (a call's
+            # start moved later, a deletion), or a record emitted at an earlier second
+            # answers here now (it moved in, perhaps as another moved out, the count the
+            # same). Ids answered before may be gone, so only what is answered from now on
+            # counts against the total.
+            self._second_ids = answered
+            self._second_total = page.total
+        else:
+            self._second_ids |= answered
         if page.items and window.page * (page.per_page or self._page_size) < page.total:
             # Ties in a new order on every request may repeat a page by chance: the pages
             # of a pass are bounded by the total, the passes by MAX_PASSES.

@@ -28,6 +28,11 @@ class MalformedResponseError(RetriableAPIError):
     """A body that is not JSON (truncated, or an HTML error page): worth a retry."""
 
 
+class WrongPageError(RetriableAPIError):
+    """An answer for another page or page size than asked (e.g. after a redirect that
+    dropped the query string): asked again, never taken as the list's end."""
+
+
 class WaitAskedError(RetriableAPIError):
     """The API asked to come back later (a throttle, a Retry-After): waited out by
     ``APIStream.waiting_as_asked`` before the retry budget is touched."""

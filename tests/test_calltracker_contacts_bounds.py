@@ -21,19 +21,7 @@ from sandbox_api.calltracker import API_ID, API_TOKEN
 from tap_calltracker.tap import TapCallTracker
 from tests.singer_io import catalog_selecting, sync
 
-# The tap's creation-time windows (tap_calltracker.pagination, shared with /calls) still
-# assume inclusive bounds: re-anchoring on a second, one-second passes, [a, m] + [m + 1, b]
-# halves. Making them convention-free is the /calls bounds work (issue 23, part A); these
-# cases fail until it lands (strict: they must be unmarked once they pass).
-NEEDS_CONVENTION_FREE_WINDOWS = pytest.mark.xfail(
-    strict=False, reason="windows assume inclusive from/to (issue 23 part A: /calls bounds)"
-)
-CONVENTIONS = [
-    "inclusive",
-    pytest.param("from_exclusive", marks=NEEDS_CONVENTION_FREE_WINDOWS),
-    pytest.param("to_exclusive", marks=NEEDS_CONVENTION_FREE_WINDOWS),
-    pytest.param("exclusive", marks=NEEDS_CONVENTION_FREE_WINDOWS),
-]
+CONVENTIONS = ["inclusive", "from_exclusive", "to_exclusive", "exclusive"]
 
 
 def contacts_api(count: int, crowded: dict[int, int]) -> CallTrackerAPI:

@@ -165,10 +165,10 @@ def test_windows_meet_without_gap_or_overlap(make_sandbox):
     leaves = [
         w for w in windows if not any(o != w and w[0] <= o[0] <= o[1] <= w[1] for o in windows)
     ]
-    # ``from`` one second before each window's start: the windows [a, b], [b + 1, c], ...
-    # are asked as from=a-1&to=b, from=b&to=c (their first second under either bound).
+    # Each bound one second wide: the windows [a, b], [b + 1, c], ... are asked as
+    # from=a-1&to=b+1, from=b&to=c+1 (their first and last seconds under either bound).
     assert leaves[0][0] == -1
-    assert all(a[1] == b[0] for a, b in itertools.pairwise(leaves))
+    assert all(a[1] == b[0] + 1 for a, b in itertools.pairwise(leaves))
 
 
 def test_more_than_the_cap_within_one_second_fails_clearly(make_sandbox):

@@ -96,9 +96,7 @@ def test_second_meltano_run_reads_only_changes_and_upserts_them(meltano, pg_clus
     # companies has no modified_since: newest change first, from page 1, ending at the first
     # page that reaches the bookmark (the first run was shown complete, so no overlap).
     company_pages = [
-        r.arg("page")
-        for r in sandbox.requests_to("crm", "/companies")
-        if r.arg("per_page") != "1"
+        r.arg("page") for r in sandbox.requests_to("crm", "/companies") if r.arg("per_page") != "1"
     ]
     assert company_pages == ["1"]
 
