@@ -1,6 +1,9 @@
 """Switches for what the APIs' documentation leaves open about order and paging.
 
-Every switch is off by default. The taps must pass with every position of every switch:
+Each switch's default is what a live account was seen to do where one was (``/calls``
+bounds, ``/webhooks`` links, ``/v1/users``, a call's moved start, ``/contacts`` bounds); the
+others are off by default. The taps must pass with every position of every switch
+(``tests/test_every_switch_position.py``):
 
 * ``shuffle_ties``: records sharing a second (the sort key's resolution) come back in a
   new order on every request, as a database orders ties arbitrarily unless told
