@@ -67,7 +67,7 @@ def crowd_calls(api: CallTrackerAPI, size: int) -> None:
     api._index.clear()
 
 
-@pytest.mark.parametrize("position", list(CALL_POSITIONS) + ["everything"])
+@pytest.mark.parametrize("position", [*CALL_POSITIONS, "everything"])
 def test_call_api_every_record_once_then_every_change(make_sandbox, position):
     api = CallTrackerAPI(size=12, sizes={"calls": 240, "contacts": 60, "webhooks": 45})
     crowd_calls(api, size=14)
@@ -103,7 +103,7 @@ def test_call_api_every_record_once_then_every_change(make_sandbox, position):
         assert record[CALL_KEYS[name]] in second.ids(name, CALL_KEYS[name]), name
 
 
-@pytest.mark.parametrize("position", list(CRM_POSITIONS) + ["everything"])
+@pytest.mark.parametrize("position", [*CRM_POSITIONS, "everything"])
 def test_crm_every_record_once_then_every_change(make_sandbox, position):
     api = CRMAPI(size=23)
     sandbox = make_sandbox(crm_api=api)
