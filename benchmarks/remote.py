@@ -26,6 +26,7 @@ def _build(spec: dict[str, t.Any]) -> Sandbox:
     if spec.get("calltracker") is not None:
         kwargs["calltracker_api"] = CallTrackerAPI(**spec["calltracker"])
     sandbox = Sandbox(**kwargs)
+    sandbox.answer_once = bool(spec.get("answer_once"))
     sandbox.start()
     return sandbox
 
@@ -56,6 +57,9 @@ def _serve(spec: dict[str, t.Any]) -> None:
         elif command == "clear_log":
             sandbox.clear_log()
             _answer(None)
+        elif command == "serve_seconds":
+            # Seconds the server took to build each 200 answer to one API.
+            _answer([r.seconds for r in sandbox.requests_to(args["api"]) if r.status == 200])
         elif command == "statuses":
             # (status, unix time) of each logged request to one API, oldest first.
             _answer([(r.status, r.at) for r in sandbox.requests_to(args["api"])])
@@ -73,9 +77,14 @@ class RemoteSandbox:
     """``RemoteSandbox(crm={"size": 10, "sizes": {...}})``; a context manager stops it."""
 
     def __init__(
-        self, crm: dict[str, t.Any] | None = None, calltracker: dict[str, t.Any] | None = None
+        self,
+        crm: dict[str, t.Any] | None = None,
+        calltracker: dict[str, t.Any] | None = None,
+        *,
+        answer_once: bool = False,
     ) -> None:
-        spec = json.dumps({"crm": crm, "calltracker": calltracker})
+        """``answer_once``: every answer is built once and then served from memory."""
+        spec = json.dumps({"crm": crm, "calltracker": calltracker, "answer_once": answer_once})
         self._process = subprocess.Popen(
             [sys.executable, "-m", "benchmarks.remote", spec],
             cwd=REPO,
@@ -120,6 +129,9 @@ class RemoteSandbox:
 
     def statuses(self, api: str) -> list[tuple[int, float]]:
         return [tuple(pair) for pair in self._call("statuses", api=api)]
+
+    def serve_seconds(self, api: str) -> list[float]:
+        return [float(s) for s in self._call("serve_seconds", api=api)]
 
     def stop(self) -> None:
         if self._process.poll() is None:

@@ -202,6 +202,25 @@ class CallTrackerAPI(Deletions, SandboxAPIBase):
             return self._list(key, resource, request, looping=looping)
         return Response.json(404, {"message": "Not Found"})
 
+    @override
+    def answer_key(self, request: Request) -> t.Hashable:
+        """A time window as the rows it selects: the taps ask ``to`` up to now, which moves
+        every second, and two windows holding the same rows get the same answer."""
+        entry = LISTS.get(request.path.rstrip("/"))
+        if entry is None or entry[1] not in TIME_FILTERED:
+            return super().answer_key(request)
+        try:
+            rows = self._filtered(entry[1], request)
+        except ValueError:
+            return super().answer_key(request)
+        if not isinstance(rows, _Range):
+            return super().answer_key(request)
+        others = {
+            name: values for name, values in request.query.items() if name not in {"from", "to"}
+        }
+        query = tuple(sorted((name, tuple(values)) for name, values in others.items()))
+        return (request.path, query, rows.bounds, request.headers.get("Authorization"))
+
     def _list(self, key: str, resource: str, request: Request, *, looping: bool) -> Response:
         try:
             page = request.int_arg("page", 1)
@@ -352,6 +371,10 @@ class _Range(t.Sequence[dict]):
 
     def __len__(self) -> int:
         return self._high - self._low
+
+    @property
+    def bounds(self) -> tuple[int, int, bool]:
+        return self._low, self._high, self._descending
 
     @t.overload
     def __getitem__(self, index: int) -> dict: ...
