@@ -26,13 +26,21 @@ from benchmarks.remote import REPO, RemoteSandbox
 VENV_BIN = Path(sys.executable).parent
 
 
-def profile(api_name: str, size: int, out: Path, interval: float) -> Path:
+def profile(api_name: str, size: int, out: Path, interval: float, *, slow: bool = False) -> Path:
     api = CRM if api_name == "crm" else CALLTRACKER
     spec = {"size": 5, "sizes": dict.fromkeys(api.large, size)}
     kwargs = {"crm": spec} if api is CRM else {"calltracker": spec}
     stats = out / f"{api.name}-{size}.pstats"
-    with RemoteSandbox(**kwargs) as sandbox, tempfile.TemporaryDirectory() as tmp:
+    with (
+        RemoteSandbox(**kwargs, answer_once=not slow) as sandbox,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
         config, catalog = write_tap_files(api, sandbox.info, api.large, Path(tmp))
+        tap = [str(VENV_BIN / api.tap), "--config", str(config), "--catalog", str(catalog)]
+        if not slow:
+            # An unprofiled run first builds every answer: the profiled one is served from
+            # memory, as in benchmarks.bench.
+            subprocess.run(tap, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
         command = [
             str(VENV_BIN / "pyinstrument"),
             "-i",
@@ -41,11 +49,7 @@ def profile(api_name: str, size: int, out: Path, interval: float) -> Path:
             "pstats",
             "-o",
             str(stats),
-            str(VENV_BIN / api.tap),
-            "--config",
-            str(config),
-            "--catalog",
-            str(catalog),
+            *tap,
         ]
         with open(os.devnull, "wb") as devnull, open(out / f"{api.name}.stderr", "wb") as err:
             subprocess.run(command, stdout=devnull, stderr=err, cwd=REPO, check=True)
@@ -59,11 +63,12 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--interval", type=float, default=0.001)
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--slow-server", action="store_true", help="build every answer anew")
     args = parser.parse_args()
     out = args.out or Path(tempfile.mkdtemp(prefix="tap-profile-"))
     out.mkdir(parents=True, exist_ok=True)
     compile_bytecode([VENV_BIN.parent])
-    stats_path = profile(args.api, args.size, out, args.interval)
+    stats_path = profile(args.api, args.size, out, args.interval, slow=args.slow_server)
     stats = pstats.Stats(str(stats_path))
     stats.strip_dirs()
     print(f"# {args.api}, {args.size:,} records per large stream (pstats: {stats_path})")
