@@ -25,7 +25,7 @@ CANCELLED = frozenset({143, 130, -signal.SIGTERM, -signal.SIGINT})
 # Seconds a stopped child has to write its state before it is killed.
 STOP_GRACE_SECONDS = 60.0
 
-# The taps' last line per stream (tap_common/progress.py, StreamProgress.finish).
+# The taps' last line per stream (tap_common/state/progress.py, StreamProgress.finish).
 FINISHED = re.compile(
     r"Finished '(?P<stream>[^']+)': (?P<records>[\d,]+) records in (?P<requests>[\d,]+) "
     r"requests, (?P<throttled>\d+) throttled answers, (?P<waited>[\d.]+) s waited, "

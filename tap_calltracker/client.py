@@ -9,10 +9,10 @@ from typing_extensions import override
 
 from tap_calltracker import pages
 from tap_calltracker.pagination import ITEM_CAP, Window, WindowedPaginator
-from tap_common import pacing
-from tap_common.client import APIStream, retry_after_seconds
-from tap_common.errors import WrongPageError
-from tap_common.pacing import Budget
+from tap_common.http import pacing
+from tap_common.http.errors import WrongPageError
+from tap_common.http.pacing import Budget
+from tap_common.stream.client import APIStream, retry_after_seconds
 
 if t.TYPE_CHECKING:
     import requests
@@ -24,7 +24,7 @@ if t.TYPE_CHECKING:
 class CallTrackerStream(APIStream):
     """A paginated list: ``{"<list key>": [...], "meta": {total, current_page, ...}}``.
 
-    A stream is declared by its name (``tap_common.declared.declare``): the path is
+    A stream is declared by its name (``tap_common.stream.declared.declare``): the path is
     ``/<name>`` and the records are under the list key ``<name>`` unless the declaration
     says otherwise. ``windowed`` endpoints accept ``from``/``to`` on creation time and are
     read in time windows once a query reaches the API's 10,000-item cap (``pagination``).

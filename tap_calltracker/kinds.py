@@ -23,8 +23,10 @@ from tap_calltracker.pagination import (
     Window,
     WindowedPaginator,
 )
-from tap_common.errors import TapError
-from tap_common.overlap import (
+from tap_common.http.errors import TapError
+from tap_common.messages.timestamps import parse_datetime, unix_seconds
+from tap_common.state.bookmarks import end_date
+from tap_common.state.overlap import (
     OVERLAP_KEY,
     PageView,
     ReadProof,
@@ -32,8 +34,6 @@ from tap_common.overlap import (
     page_view,
     settle_after_read,
 )
-from tap_common.settings import end_date
-from tap_common.timestamps import parse_datetime, unix_seconds
 
 if t.TYPE_CHECKING:
     import requests
@@ -105,7 +105,7 @@ class CreatedSinceStream(CreationAnchoredStream):
         # The window's last second is the last before end_date (exclusive); ``Window.query``
         # asks ``to`` one second wider whatever its inclusivity (the documentation,
         # https://developer.aircall.io/api-references/#list-all-calls, does not say); what
-        # lies at or after end_date is dropped by ``tap_common.bookmarks``.
+        # lies at or after end_date is dropped by ``tap_common.state.bookmarks``.
         return Window(
             None if start is None else self.window_start(start),
             None if end is None else math.ceil(end.timestamp()) - 1,
@@ -130,7 +130,7 @@ class LookbackCallsStream(CreatedSinceStream):
     Calls change after they start (status, tags, comments, assignment) but ``from``
     filters on start time only, so later changes are caught by re-reading a lookback
     window. Those re-read calls start before the bookmark; they are emitted but do not
-    move it: the bookmark keeps the largest value seen (``tap_common.bookmarks``).
+    move it: the bookmark keeps the largest value seen (``tap_common.state.bookmarks``).
     """
 
     replication_key = "started_at"
@@ -181,7 +181,7 @@ class UpdatedNewestFirstStream(CallTrackerStream):
     creation-time windows past the 10,000-item cap, re-anchored on creation seconds
     (``CreationAnchoredPaginator``). Later runs: newest updated first
     (``order_by=updated_at&order=desc``, ``NewestFirstPaginator``); records at or after
-    the previous complete run's start are emitted (an overlap, ``tap_common.overlap``: a
+    the previous complete run's start are emitted (an overlap, ``tap_common.state.overlap``: a
     record skipped because another was deleted during a run is read by the next) and
     paging stops at the first page reaching older ones. Descending, hence unsorted for
     the SDK: the bookmark is saved when the stream completes. ``from``/``to`` still bound
@@ -217,7 +217,7 @@ class UpdatedNewestFirstStream(CallTrackerStream):
             proof.saw(response)
 
     def page_view(self, response: requests.Response) -> PageView:
-        """What one page shows of the query (``tap_common.overlap.ReadProof``)."""
+        """What one page shows of the query (``tap_common.state.overlap.ReadProof``)."""
         page = self.page(response)
         return page_view(page.total, page.items, "updated_at")
 

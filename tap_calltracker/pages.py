@@ -14,8 +14,8 @@ from __future__ import annotations
 import math
 import typing as t
 
-from tap_common.client import ensure
-from tap_common.responses import api_path, json_body
+from tap_common.http.responses import api_path, json_body
+from tap_common.stream.client import ensure
 
 if t.TYPE_CHECKING:
     import requests

@@ -55,9 +55,9 @@ import typing as t
 from singer_sdk.pagination import BaseAPIPaginator
 from typing_extensions import override
 
-from tap_common.errors import PaginationError
-from tap_common.paging import PageGuard
-from tap_common.timestamps import to_instant, unix_seconds
+from tap_common.http.errors import PaginationError
+from tap_common.messages.timestamps import to_instant, unix_seconds
+from tap_common.state.paging import PageGuard
 
 if t.TYPE_CHECKING:
     from datetime import datetime

@@ -16,7 +16,7 @@ from tap_calltracker.kinds import (
     UpdatedNewestFirstStream,
     V2UsersStream,
 )
-from tap_common.declared import declare
+from tap_common.stream.declared import declare
 
 # Incremental.
 CallsStream = declare(LookbackCallsStream, "calls", schemas.CALL.to_dict())

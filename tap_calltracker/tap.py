@@ -5,9 +5,9 @@ from __future__ import annotations
 from singer_sdk import typing as th
 
 from tap_calltracker.streams import STREAM_TYPES
-from tap_common.settings import common_properties, credential_properties
-from tap_common.table_versions import activate_version_setting
-from tap_common.tap import APITap
+from tap_common.program.settings import common_properties, credential_properties
+from tap_common.program.tap import APITap
+from tap_common.state.table_versions import activate_version_setting
 
 DEFAULT_API_URL = "https://api.aircall.io/v1"
 MAX_PAGE_SIZE = 50

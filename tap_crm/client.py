@@ -14,11 +14,17 @@ from functools import cached_property
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from typing_extensions import override
 
-from tap_common.client import APIStream, ensure
-from tap_common.errors import AuthenticationError
-from tap_common.overlap import PageView, ReadProof, overlap_start, page_view, settle_after_read
-from tap_common.responses import api_path, json_body
-from tap_common.timestamps import unix_seconds
+from tap_common.http.errors import AuthenticationError
+from tap_common.http.responses import api_path, json_body
+from tap_common.messages.timestamps import unix_seconds
+from tap_common.state.overlap import (
+    PageView,
+    ReadProof,
+    overlap_start,
+    page_view,
+    settle_after_read,
+)
+from tap_common.stream.client import APIStream, ensure
 from tap_crm import custom_fields, pages
 from tap_crm.pages import Layout, Shape
 from tap_crm.pagination import (
@@ -38,7 +44,7 @@ if t.TYPE_CHECKING:
     import requests
     from singer_sdk.helpers.types import Context
 
-    from tap_common.table_versions import ReadCheck
+    from tap_common.state.table_versions import ReadCheck
 
 
 class CRMStream(APIStream):
@@ -64,7 +70,7 @@ class CRMStream(APIStream):
     @override
     def __init_subclass__(cls, **kwargs: t.Any) -> None:
         super().__init_subclass__(**kwargs)
-        if "name" in cls.__dict__:  # a declared resource (``tap_common.declared.declare``)
+        if "name" in cls.__dict__:  # a declared resource (``tap_common.stream.declared.declare``)
             cls.path = f"/{cls.__dict__['name']}"
 
     @cached_property
@@ -212,7 +218,7 @@ class PlainPagedStream(CRMStream):
     @override
     def incomplete_read(self, check: ReadCheck, context: Context | None) -> str | None:
         """An API that ignores ``page`` served the whole list on page 1: one snapshot, as
-        complete as an unpaginated answer (``tap_common.table_versions``)."""
+        complete as an unpaginated answer (``tap_common.state.table_versions``)."""
         if self._paginator is not None and self._paginator.repeated:
             return None
         return super().incomplete_read(check, context)
@@ -316,7 +322,7 @@ class NewestFirstStream(CRMStream):
     Nothing can anchor its pages on time, so the list is read whole on every run
     (``sort_by=modified_at&order=desc``), again from page 1 while fewer distinct ids than
     its ``total_count`` were read (``tap_crm.pagination.NewestFirstPasses``), and records
-    at or after the previous complete run's start are emitted (``tap_common.overlap``):
+    at or after the previous complete run's start are emitted (``tap_common.state.overlap``):
     a record skipped because another was deleted during a run is emitted by the next.
     Unsorted for the SDK (descending): the bookmark is saved when the stream completes.
     """
@@ -351,6 +357,6 @@ class NewestFirstStream(CRMStream):
             proof.saw(response)
 
     def page_view(self, response: requests.Response) -> PageView:
-        """What one page shows of the list (``tap_common.overlap.ReadProof``)."""
+        """What one page shows of the list (``tap_common.state.overlap.ReadProof``)."""
         page = pages.read(response, self.layout, self.page_size)
         return page_view(page.total_count, page.records, t.cast("str", self.replication_key))

@@ -13,8 +13,8 @@ import enum
 import typing as t
 from dataclasses import dataclass
 
-from tap_common.client import ensure
-from tap_common.responses import api_path, json_body
+from tap_common.http.responses import api_path, json_body
+from tap_common.stream.client import ensure
 
 if t.TYPE_CHECKING:
     import requests

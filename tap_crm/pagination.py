@@ -1,9 +1,9 @@
 """One paginator per way the CRM's lists are paged; each decides once per page.
 
 A stream reads each response once into a ``tap_crm.pages.Page`` and hands it to its
-paginator's ``accept``, which vets it (``tap_common.paging.PageGuard``), returns the
+paginator's ``accept``, which vets it (``tap_common.state.paging.PageGuard``), returns the
 records to emit and decides where the next request goes; the SDK's loop then replays
-that decision (``tap_common.paging.DecidedPaginator``). A paginator never calls back into
+that decision (``tap_common.state.paging.DecidedPaginator``). A paginator never calls back into
 its stream: when it needs the API's count of one second (``ModifiedSincePasses``), it
 says so in ``count_needed`` and the stream answers with ``counted``.
 
@@ -44,9 +44,9 @@ import typing as t
 
 from typing_extensions import override
 
-from tap_common.errors import PaginationError
-from tap_common.paging import DecidedPaginator, PageGuard
-from tap_common.timestamps import to_instant, unix_seconds
+from tap_common.http.errors import PaginationError
+from tap_common.messages.timestamps import to_instant, unix_seconds
+from tap_common.state.paging import DecidedPaginator, PageGuard
 
 if t.TYPE_CHECKING:
     import logging
@@ -91,7 +91,7 @@ class CRMPaginator(DecidedPaginator[T]):
 
     def vet(self, page: Page) -> None:
         """Raise ``PaginationError`` unless ``page`` is the page asked for, new, and within
-        reach of what the query's first page announced (``tap_common.paging.PageGuard``)."""
+        reach of what the query's first page announced (``tap_common.state.paging.PageGuard``)."""
         self.guard.vet(page.where, page.number, page.items, self.page_number, page.max_page)
 
     def end_of_list(self) -> None:
@@ -234,7 +234,7 @@ class NewestFirstPasses(TokenPages[PassToken]):
         if self._reached_older(page.records):
             # Newest first: every later page is older still. Whatever a partial read
             # misses (a deletion shifting a record, a tie straddling a page boundary) the
-            # next run reads again, from this run's start (``tap_common.overlap``).
+            # next run reads again, from this run's start (``tap_common.state.overlap``).
             self.decide(None)
         else:
             self._decide(has_next=page.has_next)

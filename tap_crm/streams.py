@@ -11,7 +11,7 @@ import typing as t
 
 from typing_extensions import override
 
-from tap_common.declared import declare
+from tap_common.stream.declared import declare
 from tap_crm import schemas
 from tap_crm.client import (
     CRMStream,

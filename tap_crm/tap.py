@@ -7,12 +7,12 @@ import typing as t
 from singer_sdk import typing as th
 from typing_extensions import override
 
-from tap_common.client import EXPLAINED_FAILURES
-from tap_common.declared import declare
-from tap_common.errors import explain
-from tap_common.settings import common_properties, credential_properties
-from tap_common.table_versions import activate_version_setting
-from tap_common.tap import APITap
+from tap_common.http.errors import explain
+from tap_common.program.settings import common_properties, credential_properties
+from tap_common.program.tap import APITap
+from tap_common.state.table_versions import activate_version_setting
+from tap_common.stream.client import EXPLAINED_FAILURES
+from tap_common.stream.declared import declare
 from tap_crm import custom_fields
 from tap_crm.streams import STREAM_TYPES, BootstrapStream
 
@@ -63,7 +63,7 @@ class TapCRM(APITap):
         streams = []
         for declared in self.stream_types:
             # Declared classes hold their name and schema as class attributes
-            # (``tap_common.declared``): one with more columns is a subclass of its own.
+            # (``tap_common.stream.declared``): one with more columns is a subclass of its own.
             name: str = vars(declared)["name"]
             schema = t.cast("dict", declared.schema)
             columns = extra.get(name)

@@ -13,7 +13,7 @@ import pytest
 
 from sandbox_api import CRMAPI, Sandbox
 from sandbox_api.variations import Variations
-from tap_common import pacing
+from tap_common.http import pacing
 
 # The programs tests start (taps, Meltano, the targets in the venvs ``meltano install``
 # makes, which uv installs without bytecode) keep their compiled modules instead of compiling
@@ -35,11 +35,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 # End-to-end tests by what one takes (seconds, measured; others count 5): Meltano runs, mostly.
 E2E_SECONDS = {
+    "test_accounts_sync_each_into_its_own_schema_and_the_wrong_one_fails_alone": 25,
     "test_reconcile_marks_exactly_the_deleted_contacts_and_leaves_the_daily_job_alone": 21,
     "test_state_in_postgres_survives_a_container_that_starts_empty": 20,
     "test_full_table_streams_mark_exactly_the_deleted_rows_then_restored_ones_live_again": 12,
     "test_tables_loaded_by_0_1_lose_their_secrets_and_keep_loading": 10,
     "test_demo_without_credentials_syncs_both_taps_from_the_sandbox_into_jsonl": 10,
+    "test_a_calls_backfill_in_three_windows_loads_every_call_once": 6,
     "test_calltracker_into_postgres_then_only_changes_are_read_and_upserted": 10,
     "test_second_meltano_run_reads_only_changes_and_upserts_them": 10,
     "test_two_accounts_load_into_two_schemas_with_nothing_of_one_in_the_other": 10,
@@ -170,7 +172,7 @@ def sandbox(make_sandbox: t.Callable[..., Sandbox]) -> Sandbox:
 
 class Waits(list[float]):
     """The waits a sync asked for, none of them slept: the tap's own (rate limits and pacing,
-    through ``tap_common.pacing.sleep``) in the list, the retry backoff's in ``retries``."""
+    through ``tap_common.http.pacing.sleep``) in the list, the retry backoff's in ``retries``."""
 
     def __init__(self) -> None:
         super().__init__()

@@ -112,9 +112,9 @@ BASE_ENVIRON = dict(os.environ)
 TAP_PRELOAD = (
     "singer_sdk",
     "singer_sdk.typing",
-    "tap_common.tap",
-    "tap_common.settings",
-    "tap_common.table_versions",
+    "tap_common.program.tap",
+    "tap_common.program.settings",
+    "tap_common.state.table_versions",
     "tap_crm.streams",
     "tap_calltracker.streams",
 )

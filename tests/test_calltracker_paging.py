@@ -29,7 +29,7 @@ from tap_calltracker.pagination import (
     WindowedPaginator,
 )
 from tap_calltracker.streams import STREAM_TYPES
-from tap_common.errors import UnexpectedResponseError
+from tap_common.http.errors import UnexpectedResponseError
 
 EPOCH = 1_700_000_000
 

@@ -17,8 +17,8 @@ from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from sandbox_api import CallTrackerAPI
 from sandbox_api.faults import Fault
 from tap_calltracker.tap import TapCallTracker
-from tap_common import pacing
-from tap_common.errors import (
+from tap_common.http import pacing
+from tap_common.http.errors import (
     AuthenticationError,
     PaginationError,
     RateLimitExhaustedError,

@@ -16,7 +16,7 @@ from sandbox_api import CallTrackerAPI
 from sandbox_api.calltracker import CAP_BODY, ITEM_CAP
 from tap_calltracker.streams import STREAM_TYPES
 from tap_calltracker.tap import TapCallTracker
-from tap_common.errors import PaginationError
+from tap_common.http.errors import PaginationError
 from tests.singer_io import catalog_selecting, sync
 
 STREAMS = [s.name for s in STREAM_TYPES]

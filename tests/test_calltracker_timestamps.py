@@ -9,8 +9,8 @@ import pytest
 
 from tap_calltracker.streams import CallsStream
 from tap_calltracker.tap import TapCallTracker
-from tap_common.conform import SchemaConformer
-from tap_common.timestamps import to_iso_utc
+from tap_common.messages.conform import SchemaConformer
+from tap_common.messages.timestamps import to_iso_utc
 
 INSTANT_UNIX = 1_757_941_777  # 2025-09-15T13:09:37Z
 # One fixed-width form: ISO-8601 UTC with microseconds.

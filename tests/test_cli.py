@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from sandbox_api import CRMAPI, CallTrackerAPI
 from tap_calltracker.streams import STREAM_TYPES as CALLTRACKER_STREAMS
-from tap_common.input_errors import InputError, check_environment, read_json_object
+from tap_common.program.input_errors import InputError, check_environment, read_json_object
 from tap_crm.streams import STREAM_TYPES as CRM_STREAMS
 from tests.singer_io import run_module
 

@@ -16,7 +16,7 @@ import typing as t
 import pytest
 
 from sandbox_api import CRMAPI
-from tap_common import signals
+from tap_common.messages import signals
 from tap_crm.streams import STREAM_TYPES
 from tap_crm.tap import TapCRM
 from tests.singer_io import SingerOutput, sync

@@ -1,4 +1,4 @@
-"""The compiled conformer (tap_common.conform) gives exactly the SDK's RECURSIVE conformance."""
+"""The compiled conformer (tap_common.messages.conform) gives exactly the SDK's RECURSIVE conformance."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 from sandbox_api import CRMAPI
 from sandbox_api.calltracker import CallTrackerAPI
 from tap_calltracker.tap import TapCallTracker
-from tap_common.conform import SchemaConformer
-from tap_common.timestamps import to_date_text, to_iso_utc
+from tap_common.messages.conform import SchemaConformer
+from tap_common.messages.timestamps import to_date_text, to_iso_utc
 from tap_crm.tap import TapCRM
 from tests.singer_io import sync
 

@@ -9,7 +9,7 @@ from singer_sdk.exceptions import RetriableAPIError
 
 from sandbox_api import CRMAPI
 from sandbox_api.variations import bulk_edit
-from tap_common.errors import PaginationError
+from tap_common.http.errors import PaginationError
 from tap_crm import pagination
 from tap_crm.tap import TapCRM
 from tests.singer_io import catalog_selecting, sync
@@ -166,7 +166,7 @@ def test_companies_deleted_from_page_one_mid_sync_the_next_run_holds_every_survi
     assert survivors <= set(first.ids("companies")) | set(second.ids("companies"))
     assert first.duplicates("companies") == []
     # The shift makes the first read one short of the total its first page announced, so
-    # it reads the list once more (tap_common/short_reads.py) and holds every survivor.
+    # it reads the list once more (tap_common/state/short_reads.py) and holds every survivor.
     assert survivors <= set(first.ids("companies"))
 
 

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tap_common.errors import PaginationError
+from tap_common.http.errors import PaginationError
 from tap_crm import pagination
 from tap_crm.pages import Page
 from tap_crm.pagination import (

@@ -10,7 +10,7 @@ from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 
 from sandbox_api import CRMAPI
 from sandbox_api.faults import Fault
-from tap_common.errors import (
+from tap_common.http.errors import (
     AuthenticationError,
     PaginationError,
     RateLimitExhaustedError,

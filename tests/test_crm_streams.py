@@ -11,7 +11,7 @@ import pytest
 
 from sandbox_api import CRMAPI
 from sandbox_api.crm import PAGINATED
-from tap_common.errors import AuthenticationError
+from tap_common.http.errors import AuthenticationError
 from tap_crm.streams import STREAM_TYPES
 from tap_crm.tap import TapCRM
 from tests.singer_io import catalog_selecting, run_module, sync
@@ -78,7 +78,7 @@ def test_sync_of_250_records_per_stream_reads_each_page_once(make_sandbox):
         assert out.duplicates(stream, KEYS[stream]) == []
     for resource in PAGINATED:
         # Besides its pages, a newest-first read may ask once for one record, to show it
-        # complete (tap_common.overlap.ReadProof).
+        # complete (tap_common.state.overlap.ReadProof).
         requests = [
             r for r in sandbox.requests_to("crm", f"/{resource}") if r.arg("per_page") != "1"
         ]

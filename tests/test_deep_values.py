@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from sandbox_api import CRMAPI, CallTrackerAPI
 from sandbox_api.oddities import deeply_nested
 from tap_calltracker.tap import TapCallTracker
-from tap_common.responses import cap_depth, holds_too_deep
+from tap_common.http.responses import cap_depth, holds_too_deep
 from tap_crm.tap import TapCRM
 from tests.singer_io import SingerOutput, run_tap_cli, select_streams
 

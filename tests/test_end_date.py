@@ -12,7 +12,7 @@ from singer_sdk.exceptions import ConfigValidationError
 
 from sandbox_api import CRMAPI, CallTrackerAPI, Sandbox
 from tap_calltracker.tap import TapCallTracker
-from tap_common.timestamps import to_instant
+from tap_common.messages.timestamps import to_instant
 from tap_crm.tap import TapCRM
 from tests.singer_io import sync
 

@@ -21,10 +21,10 @@ import requests
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tap_common import timestamps
-from tap_common.conform import SchemaConformer
-from tap_common.responses import json_body
-from tap_common.timestamps import iso_utc, to_instant, to_iso_utc
+from tap_common.http.responses import json_body
+from tap_common.messages import timestamps
+from tap_common.messages.conform import SchemaConformer
+from tap_common.messages.timestamps import iso_utc, to_instant, to_iso_utc
 from tests.test_conform import CASES, SCHEMA
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)

@@ -1,5 +1,5 @@
 """The next page's request is sent while a page's records are written
-(``tap_common.fetch_ahead``), and nothing a target or the API sees changes but the timing."""
+(``tap_common.http.fetch_ahead``), and nothing a target or the API sees changes but the timing."""
 
 from __future__ import annotations
 
@@ -23,14 +23,14 @@ from sandbox_api import CRMAPI
 from sandbox_api.calltracker import CallTrackerAPI
 from sandbox_api.variations import Variations
 from tap_calltracker.tap import TapCallTracker
-from tap_common import pacing
-from tap_common.fetch_ahead import FetchAheadAdapter
-from tap_common.pacing import Budget, RequestPacer
+from tap_common.http import pacing
+from tap_common.http.fetch_ahead import FetchAheadAdapter
+from tap_common.http.pacing import Budget, RequestPacer
 from tap_crm.tap import TapCRM
 from tests.singer_io import SingerOutput, catalog_selecting
 
 if t.TYPE_CHECKING:
-    from tap_common.tap import APITap
+    from tap_common.program.tap import APITap
 
 
 def run(

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from orchestration import definitions, meltano
 from orchestration.accounts import Account, AccountsFileError, load_accounts
 from sandbox_api import CallTrackerAPI
-from tap_common.progress import StreamProgress
+from tap_common.state.progress import StreamProgress
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tap_common import pacing
-from tap_common.pacing import Budget, RequestPacer
+from tap_common.http import pacing
+from tap_common.http.pacing import Budget, RequestPacer
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Guards for the private parts of singer-sdk the taps rely on (tap_common/sdk_private.py).
+"""Guards for the private parts of singer-sdk the taps rely on (tap_common/stream/sdk_private.py).
 
 Each fails when the SDK changes under us: a private method's signature, the SDK code that
 still calls it, a method the SDK makes ``@final``, and a real run through each override.
@@ -29,11 +29,15 @@ import tap_common
 import tap_crm
 from sandbox_api import CRMAPI
 from tap_calltracker.tap import TapCallTracker
-from tap_common.bookmarks import InstantBookmarks
-from tap_common.client import RETRIED_ERRORS, APIStream
-from tap_common.conform import FastConformStream
-from tap_common.sdk_private import PRIVATE_SDK_USES, PrivateStreamOverrides, PrivateTapOverrides
-from tap_common.signals import InterruptibleWriter
+from tap_common.messages.conform import FastConformStream
+from tap_common.messages.signals import InterruptibleWriter
+from tap_common.state.bookmarks import InstantBookmarks
+from tap_common.stream.client import RETRIED_ERRORS, APIStream
+from tap_common.stream.sdk_private import (
+    PRIVATE_SDK_USES,
+    PrivateStreamOverrides,
+    PrivateTapOverrides,
+)
 from tap_crm.tap import TapCRM
 from tests.singer_io import catalog_selecting, sync
 
@@ -158,7 +162,7 @@ def test_private_overrides_match_the_sdk():
     for (owner, name), expected in OVERRIDDEN.items():
         sdk_method = getattr(owner, name)
         assert str(inspect.signature(sdk_method)) == expected, (
-            f"singer-sdk changed {owner.__qualname__}.{name}: review tap_common/sdk_private.py"
+            f"singer-sdk changed {owner.__qualname__}.{name}: review tap_common/stream/sdk_private.py"
         )
         caller, call = CALLERS[name]
         assert call in inspect.getsource(caller), (
@@ -334,8 +338,9 @@ def test_every_override_is_marked(package: types.ModuleType):
     """Each method of our packages that overrides a base class's says so (``@override``),
     so the type checker reports it when the base's method goes or changes."""
     unmarked = []
-    for info in pkgutil.iter_modules(package.__path__):
-        module = importlib.import_module(f"{package.__name__}.{info.name}")
+    # Sub-packages too (tap_common's layers).
+    for info in pkgutil.walk_packages(package.__path__, f"{package.__name__}."):
+        module = importlib.import_module(info.name)
         for cls in vars(module).values():
             if not inspect.isclass(cls) or cls.__module__ != module.__name__:
                 continue

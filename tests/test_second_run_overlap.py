@@ -1,4 +1,4 @@
-"""The second run re-reads only what the first could not show complete (tap_common.overlap)."""
+"""The second run re-reads only what the first could not show complete (tap_common.state.overlap)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 
 from sandbox_api import CRMAPI, CallTrackerAPI
 from tap_calltracker.tap import TapCallTracker
-from tap_common.overlap import OVERLAP_KEY
+from tap_common.state.overlap import OVERLAP_KEY
 from tap_crm.tap import TapCRM
 from tests.singer_io import catalog_selecting, sync
 

@@ -18,7 +18,7 @@ from sandbox_api import CRMAPI, Sandbox
 from sandbox_api.calltracker import CallTrackerAPI
 from sandbox_api.deletions import record_key
 from tap_calltracker.tap import TapCallTracker
-from tap_common.table_versions import SETTING
+from tap_common.state.table_versions import SETTING
 from tap_crm.tap import TapCRM
 from tests.singer_io import SingerOutput, catalog_selecting, sync
 

@@ -12,9 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from singer_sdk.singerlib import RecordMessage
 
-from tap_common import values
-from tap_common.timestamps import iso_utc, to_instant, to_iso_utc
-from tap_common.writer import FastSingerWriter
+from tap_common.messages import values
+from tap_common.messages.timestamps import iso_utc, to_instant, to_iso_utc
+from tap_common.messages.writer import FastSingerWriter
 
 FAST = settings(deadline=None, derandomize=True, max_examples=50)
 

@@ -17,11 +17,12 @@ from sandbox_api.faults import Fault, SlidingWindowLimit
 from sandbox_api.rate_headers import RESET_FORMS, RateHeaders
 from tap_calltracker.client import reset_to_unix
 from tap_calltracker.tap import TapCallTracker
-from tap_common import pacing, progress, rate_control
-from tap_common.errors import RateLimitExhaustedError
-from tap_common.pacing import Budget, RequestPacer
-from tap_common.progress import StreamProgress
-from tap_common.rate_control import RateController
+from tap_common.http import pacing, rate_control
+from tap_common.http.errors import RateLimitExhaustedError
+from tap_common.http.pacing import Budget, RequestPacer
+from tap_common.http.rate_control import RateController
+from tap_common.state import progress
+from tap_common.state.progress import StreamProgress
 from tap_crm.tap import TapCRM
 from tests.singer_io import catalog_selecting, sync
 

@@ -92,16 +92,16 @@ def test_custom_fields_become_typed_columns_with_every_value_and_off_the_tables_
                         assert value == (sent if isinstance(sent, list) else None)
                     else:
                         assert value == sent
-        # The README's report, before (unnest the JSON list) and after (the columns): the same.
-        before, after = readme_report_queries()
+        # docs/streams.md's report, before (unnest the JSON list) and after (the columns): the same.
+        before, after = docs_report_queries()
         assert set(conn.execute(before).fetchall()) == set(conn.execute(after).fetchall())
         assert len(conn.execute(after).fetchall()) == 5  # four regions and contacts with none
 
 
-def readme_report_queries() -> list[str]:
-    readme = (REPO_ROOT / "README.md").read_text()
-    start = readme.index("```sql\n-- before:")
-    block = readme[start + len("```sql\n") : readme.index("```", start + 6)]
+def docs_report_queries() -> list[str]:
+    page = (REPO_ROOT / "docs" / "streams.md").read_text()
+    start = page.index("```sql\n-- before:")
+    block = page[start + len("```sql\n") : page.index("```", start + 6)]
     return [query.strip() for query in block.split(";") if query.strip()]
 
 

@@ -19,7 +19,7 @@ from orchestration.accounts import load_accounts
 from orchestration.definitions import MeltanoProject, build_definitions, register_accounts
 from sandbox_api import CRMAPI, CallTrackerAPI
 from sandbox_api.crm import MODIFIED_SINCE
-from tap_common.timestamps import to_instant
+from tap_common.messages.timestamps import to_instant
 from tap_crm.streams import STREAM_TYPES as CRM_STREAMS
 from tests import plugin_prefork, prefork
 from tests.e2e import warehouse

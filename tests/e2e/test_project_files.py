@@ -1,4 +1,4 @@
-"""README.md and meltano.yml say what the code does: settings, defaults, secrets and streams."""
+"""The docs and meltano.yml say what the code does: settings, defaults, secrets and streams."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from singer_sdk.helpers import capabilities
 
 from tests.e2e.conftest import REPO_ROOT, VENV_BIN, TapCase, clean_environ
 
-README = (REPO_ROOT / "README.md").read_text()
+DOCS = REPO_ROOT / "docs"
 MELTANO_YML = yaml.safe_load((REPO_ROOT / "meltano.yml").read_text())
 # Settings the SDK adds to every tap's schema; --about lists them after the tap's own.
 # (Not emit_activate_version_messages: the SDK does not add it, the taps declare it.)
@@ -36,15 +36,16 @@ def plugin(kind: str, name: str) -> dict:
     return found
 
 
-def readme_section(title_start: str) -> str:
-    start = README.index(f"\n### {title_start}")
-    end = README.find("\n## ", start + 1)
-    following = README.find("\n### ", start + 1)
-    ends = [i for i in (end, following) if i != -1]
-    return README[start : min(ends)] if ends else README[start:]
+def doc_section(page: str, title_start: str) -> str:
+    """The section of docs/<page> whose ``##`` heading starts with ``title_start``, up to the
+    next heading of level 3 or higher."""
+    text = (DOCS / page).read_text()
+    start = text.index(f"\n## {title_start}")
+    ends = [i for mark in ("\n# ", "\n## ", "\n### ") if (i := text.find(mark, start + 1)) != -1]
+    return text[start : min(ends)] if ends else text[start:]
 
 
-def test_readme_settings_table_is_the_taps_about_output(tap_case):
+def test_docs_settings_table_is_the_taps_about_output(tap_case):
     about = subprocess.run(
         [str(VENV_BIN / tap_case.name), "--about", "--format=markdown"],
         capture_output=True,
@@ -58,15 +59,15 @@ def test_readme_settings_table_is_the_taps_about_output(tap_case):
     assert len(rows) == len(names)
     table = "\n".join([*about[header : header + 2], *rows])
 
-    assert table in readme_section(f"{tap_case.name}\n"), (
-        f"README's {tap_case.name} settings table is out of date; it should read:\n{table}"
+    assert table in doc_section("settings.md", f"{tap_case.name}\n"), (
+        f"docs/settings.md's {tap_case.name} table is out of date; it should read:\n{table}"
     )
 
 
-def test_readme_stream_table_matches_the_code(tap_case):
+def test_docs_stream_table_matches_the_code(tap_case):
     credentials = {name: "x" for name in tap_case.tap_class.config_jsonschema["required"]}
     tap = tap_case.tap_class(config=credentials, parse_env_config=False, validate_config=False)
-    section = readme_section(f"{tap_case.name} (")
+    section = doc_section("streams.md", f"{tap_case.name} (")
     rows = [line for line in section.splitlines() if line.startswith("| `")]
 
     expected = []
@@ -78,7 +79,9 @@ def test_readme_stream_table_matches_the_code(tap_case):
         )
     assert len(rows) == len(expected)
     for prefix in expected:
-        assert any(row.startswith(prefix) for row in rows), f"README lacks the row {prefix} …"
+        assert any(row.startswith(prefix) for row in rows), (
+            f"docs/streams.md lacks the row {prefix} …"
+        )
 
 
 def test_meltano_yml_declares_every_tap_setting_like_the_tap(tap_case):

@@ -10,7 +10,7 @@ from singer_sdk.contrib import msgspec as msgspec_encoding
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from typing_extensions import override
 
-from tap_common.values import valid_text
+from tap_common.messages.values import valid_text
 
 if t.TYPE_CHECKING:
     from singer_sdk.singerlib.encoding.simple import Message

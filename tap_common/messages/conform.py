@@ -14,11 +14,11 @@ that once per property. For values that fit their schema the output is the SDK's
   go through the SDK's ``_conform_primitive_property`` (NaN and infinities become null).
 
 Where the SDK lets a value through that does not fit (``"false"`` in a boolean field
-became ``true``), a property declaring one type converts it (``tap_common.values``):
+became ``true``), a property declaring one type converts it (``tap_common.messages.values``):
 booleans from ``"true"``/``"false"``/``"1"``/``"0"``, numbers from numeric text, text
 from numbers, ``date-time`` and ``date`` from every timestamp form
-(``tap_common.timestamps``). A value that cannot be converted is written as null and
-reported by the stream (``tap_common.value_report``), never raised: one odd value must
+(``tap_common.messages.timestamps``). A value that cannot be converted is written as null and
+reported by the stream (``tap_common.messages.value_report``), never raised: one odd value must
 not stop a sync.
 """
 
@@ -38,8 +38,8 @@ from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from typing_extensions import override
 
-from tap_common import values
-from tap_common.value_report import ValueReport
+from tap_common.messages import values
+from tap_common.messages.value_report import ValueReport
 
 if t.TYPE_CHECKING:
     import logging
@@ -281,7 +281,7 @@ class FastConformStream(_StreamBase):
 
     Replaces the SDK's ``Stream._generate_record_messages`` (0.54.x) line for line, except
     for the conformance call and what follows from it: a value that fits no declared type
-    is written as null and reported (``tap_common.value_report``), and a record left
+    is written as null and reported (``tap_common.messages.value_report``), and a record left
     without a usable primary key is not written at all. Streams at another
     ``TYPE_CONFORMANCE_LEVEL`` use the SDK's conformance.
     """
@@ -306,7 +306,7 @@ class FastConformStream(_StreamBase):
 
     def conformed_record_messages(self, record: dict) -> t.Iterator[singer.RecordMessage]:
         """The record's RECORD messages (the SDK's private ``_generate_record_messages``
-        hands over to this: tap_common/sdk_private.py)."""
+        hands over to this: tap_common/stream/sdk_private.py)."""
         return record_messages(self, record)
 
     def _keep(self, raw: dict, record: dict, keys: t.Sequence[str]) -> bool:

@@ -12,8 +12,8 @@ import threading
 import time
 from dataclasses import dataclass
 
-from tap_common import signals
-from tap_common.rate_control import RateController
+from tap_common.http.rate_control import RateController
+from tap_common.messages import signals
 
 logger = logging.getLogger(__name__)
 
@@ -23,7 +23,7 @@ NOTABLE_WAIT_SECONDS = 3.0
 
 def sleep(seconds: float) -> None:
     """Sleep; a module-level indirection so tests can make waits instant. A termination
-    signal already received stops the run first (``tap_common.signals``)."""
+    signal already received stops the run first (``tap_common.messages.signals``)."""
     signals.GUARD.check()
     if seconds > 0:
         time.sleep(seconds)
@@ -172,7 +172,7 @@ class RequestPacer:
 
     def due_now(self) -> bool:
         """Whether a request may go out now without waiting (a request sent ahead of its
-        turn, ``tap_common.fetch_ahead``, goes only then)."""
+        turn, ``tap_common.http.fetch_ahead``, goes only then)."""
         with self._lock:
             return self.wait_before_request() <= 0
 

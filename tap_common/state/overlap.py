@@ -27,7 +27,7 @@ import typing as t
 from datetime import datetime
 from urllib.parse import parse_qsl, urlsplit
 
-from tap_common.timestamps import parse_datetime, to_instant
+from tap_common.messages.timestamps import parse_datetime, to_instant
 
 if t.TYPE_CHECKING:
     import requests

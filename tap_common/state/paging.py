@@ -14,7 +14,7 @@ import typing as t
 from singer_sdk.pagination import BaseAPIPaginator
 from typing_extensions import override
 
-from tap_common.errors import PaginationError
+from tap_common.http.errors import PaginationError
 
 if t.TYPE_CHECKING:
     import requests

@@ -46,7 +46,7 @@ if t.TYPE_CHECKING:
     from singer_sdk import RESTStream as _StreamBase
     from singer_sdk.helpers.types import Context
 
-    from tap_common.client import APIStream
+    from tap_common.state.paged_stream import PagedStream
 else:
     _StreamBase = object
 
@@ -139,7 +139,7 @@ class TableVersionStream(_StreamBase):
         stream = t.cast("RESTStream", self)
         # The SDK sets the version only on FULL_TABLE reads with the setting on; every
         # record gets one here. Both the SDK's _generate_record_messages and ours
-        # (tap_common.conform) read it from ``_stream_version``; tests/test_table_versions.py
+        # (tap_common.messages.conform) read it from ``_stream_version``; tests/test_table_versions.py
         # fails if the SDK stops doing so.
         stream._stream_version = self.table_version
         activating = self.activates_version
@@ -197,7 +197,7 @@ class TableVersionStream(_StreamBase):
 
     def final_total(self, context: Context | None) -> int | None:
         """The list's total now: the read's first query again, one record per page."""
-        stream = t.cast("APIStream", self)
+        stream = t.cast("PagedStream", self)
         params = {**stream.get_url_params(context, None), "page": 1, "per_page": 1}
         return self.read_total(stream.request_once(params, context))
 

@@ -1,7 +1,7 @@
 """Converters from what an API sent to what the stream's schema declares.
 
 Each returns the converted value, or ``INVALID`` when the value cannot stand for the
-declared type; the conformer (``tap_common.conform``) writes null in its place and
+declared type; the conformer (``tap_common.messages.conform``) writes null in its place and
 reports it. None of them raises: one odd value must not stop a sync.
 """
 
@@ -12,7 +12,7 @@ import re
 import typing as t
 from decimal import Decimal, InvalidOperation
 
-from tap_common.timestamps import to_date_text, to_iso_utc
+from tap_common.messages.timestamps import to_date_text, to_iso_utc
 
 
 class _Invalid:

@@ -7,7 +7,7 @@ an out-of-order record in a sorted stream raises ``InvalidStreamSortException``,
 with ``check_sorted = False`` the last value seen wins, not the largest.
 
 ``InstantBookmarks`` reads every value (record or saved state) with
-``tap_common.timestamps.to_instant`` and writes the bookmark in the one fixed-width form
+``tap_common.messages.timestamps.to_instant`` and writes the bookmark in the one fixed-width form
 of the SDK's own signpost (``isoformat(timespec="microseconds")`` in UTC):
 
 * the bookmark only ever moves forward, to the largest instant seen;
@@ -30,15 +30,14 @@ from datetime import datetime
 from singer_sdk.helpers._state import PROGRESS_MARKER_NOTE, PROGRESS_MARKERS
 from typing_extensions import override
 
-from tap_common.settings import end_date
-from tap_common.timestamps import iso_utc, to_instant
+from tap_common.messages.timestamps import iso_utc, parse_datetime, to_instant
 
 if t.TYPE_CHECKING:
     from singer_sdk import RESTStream as _StreamBase
     from singer_sdk import Stream
     from singer_sdk.helpers.types import Context
 
-    from tap_common.value_report import ValueReport
+    from tap_common.messages.value_report import ValueReport
 else:
     _StreamBase = object
 
@@ -114,7 +113,7 @@ class InstantBookmarks(_StreamBase):
         """Move the bookmark to ``latest_record``'s replication key, if that is later.
 
         The SDK's private ``Stream._increment_stream_state`` hands over to this
-        (tap_common/sdk_private.py): it is the only place a bookmark moves, and its string
+        (tap_common/stream/sdk_private.py): it is the only place a bookmark moves, and its string
         comparison and sort exception are what this mixin replaces.
         """
         stream = t.cast("Stream", self)
@@ -174,3 +173,9 @@ class InstantBookmarks(_StreamBase):
             bounds = [b for b in (signpost, self._end_date()) if isinstance(b, datetime)]
             caps[cache_key] = min(bounds) if bounds else None
         return caps[cache_key]
+
+
+def end_date(config: t.Mapping[str, t.Any]) -> datetime | None:
+    """The ``end_date`` setting as an instant (checked by ``tap_common.program.settings.check_common_config`` before the first request)."""
+    value = config.get("end_date")
+    return None if value is None else parse_datetime(str(value))

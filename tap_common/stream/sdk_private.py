@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from typing_extensions import override
 
-from tap_common import signals
+from tap_common.messages import signals
 
 if t.TYPE_CHECKING:
     from types import FrameType
@@ -29,9 +29,8 @@ if t.TYPE_CHECKING:
     from singer_sdk import Tap as _TapBase
     from singer_sdk.helpers.types import Context
 
-    from tap_common.bookmarks import InstantBookmarks
-    from tap_common.conform import FastConformStream
-    from tap_common.tap import APITap
+    from tap_common.messages.conform import FastConformStream
+    from tap_common.state.bookmarks import InstantBookmarks
 else:
     _StreamBase = object
     _TapBase = object
@@ -45,7 +44,7 @@ class PrivateStreamOverrides(_StreamBase):
         self, latest_record: dict, *, context: Context | None = None
     ) -> None:
         # The only place the SDK moves a bookmark (``Stream._sync_records``), comparing
-        # values as strings; ours compares instants (tap_common/bookmarks.py).
+        # values as strings; ours compares instants (tap_common/state/bookmarks.py).
         t.cast("InstantBookmarks", self).increment_bookmark(latest_record, context=context)
 
     @override
@@ -54,8 +53,17 @@ class PrivateStreamOverrides(_StreamBase):
     ) -> t.Generator[singer.RecordMessage, None, None]:
         # Where the SDK conforms a record and builds its RECORD messages
         # (``Stream._write_record_message``); ours conforms faster and reports odd values
-        # (tap_common/conform.py).
+        # (tap_common/messages/conform.py).
         yield from t.cast("FastConformStream", self).conformed_record_messages(record)
+
+
+class ChecksConfig(t.Protocol):
+    """What ``PrivateTapOverrides`` calls on its tap (``tap_common.program.tap.APITap``, a
+    layer above this one)."""
+
+    def check_config(
+        self, sdk_checks: t.Callable[[], list[str]], *, raise_errors: bool
+    ) -> list[str]: ...
 
 
 class PrivateTapOverrides(_TapBase):
@@ -71,9 +79,9 @@ class PrivateTapOverrides(_TapBase):
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         # The SDK validates the config here (``PluginBase.__init__``), the one place that
         # sees the config before discovery, env parsing included; ours adds the checks a
-        # JSON schema cannot express (tap_common/tap.py).
+        # JSON schema cannot express (tap_common/program/tap.py).
         sdk_checks = functools.partial(super()._validate_config, raise_errors=raise_errors)
-        return t.cast("APITap", self).check_config(sdk_checks, raise_errors=raise_errors)
+        return t.cast("ChecksConfig", self).check_config(sdk_checks, raise_errors=raise_errors)
 
 
 @dataclass(frozen=True)
@@ -92,7 +100,7 @@ PRIVATE_SDK_USES: tuple[PrivateUse, ...] = (
     PrivateUse(
         "singer_sdk.streams.core.Stream._increment_stream_state",
         "override",
-        "tap_common.sdk_private (-> tap_common.bookmarks.InstantBookmarks.increment_bookmark)",
+        "tap_common.stream.sdk_private (-> tap_common.state.bookmarks.InstantBookmarks.increment_bookmark)",
         "bookmarks compared as instants, capped at the sync's start, never a sort exception",
         "singer_sdk/streams/core.py:812, called at :1265",
         "test_private_overrides_match_the_sdk, test_bookmark_moves_through_the_override",
@@ -100,7 +108,7 @@ PRIVATE_SDK_USES: tuple[PrivateUse, ...] = (
     PrivateUse(
         "singer_sdk.streams.core.Stream._generate_record_messages",
         "override",
-        "tap_common.sdk_private (-> tap_common.conform.FastConformStream."
+        "tap_common.stream.sdk_private (-> tap_common.messages.conform.FastConformStream."
         "conformed_record_messages)",
         "conformance with the schema analysed once, odd values nulled and reported",
         "singer_sdk/streams/core.py:909, called at :968",
@@ -109,7 +117,7 @@ PRIVATE_SDK_USES: tuple[PrivateUse, ...] = (
     PrivateUse(
         "singer_sdk.tap_base.Tap._handle_termination",
         "override",
-        "tap_common.sdk_private (-> tap_common.signals.handle_termination)",
+        "tap_common.stream.sdk_private (-> tap_common.messages.signals.handle_termination)",
         "SIGTERM/SIGINT end the sync with exit 143/130 instead of the SDK's exit 0",
         "singer_sdk/tap_base.py:507, registered at plugin_base.py:285 and :287",
         "test_private_overrides_match_the_sdk (and tests/test_cli_signals.py)",
@@ -117,7 +125,7 @@ PRIVATE_SDK_USES: tuple[PrivateUse, ...] = (
     PrivateUse(
         "singer_sdk.plugin_base.PluginBase._validate_config",
         "override",
-        "tap_common.sdk_private (-> tap_common.tap.APITap.check_config)",
+        "tap_common.stream.sdk_private (-> tap_common.program.tap.APITap.check_config)",
         "required settings, env variables and cross-setting checks in one line each",
         "singer_sdk/plugin_base.py:447, called at :273",
         "test_private_overrides_match_the_sdk (and tests/test_cli.py)",
@@ -125,7 +133,7 @@ PRIVATE_SDK_USES: tuple[PrivateUse, ...] = (
     PrivateUse(
         "singer_sdk.streams.rest._HTTPStream._request",
         "call",
-        "tap_common.client (APIStream.request_once)",
+        "tap_common.stream.client (APIStream.request_once)",
         "the SDK's own send-and-validate, for a request beside the paging (a count)",
         "singer_sdk/streams/rest.py:414, decorated at :635",
         "test_the_sdk_still_decorates_its_request, test_request_metric_has_the_url_tag",
@@ -133,7 +141,7 @@ PRIVATE_SDK_USES: tuple[PrivateUse, ...] = (
     PrivateUse(
         "singer_sdk.streams.rest._HTTPStream.request_decorator (its exception tuple)",
         "attribute",
-        "tap_common.client (RETRIED_ERRORS)",
+        "tap_common.stream.client (RETRIED_ERRORS)",
         "the SDK passes logger=self.logger to backoff, which logs every retry a second "
         "time; no hook turns that off, so the decorator is rebuilt with the SDK's tuple",
         "singer_sdk/streams/rest.py:397",
@@ -142,7 +150,7 @@ PRIVATE_SDK_USES: tuple[PrivateUse, ...] = (
     PrivateUse(
         "singer_sdk.streams.core.Stream._write_state_message",
         "call",
-        "tap_common.client (APIStream.waiting_as_asked)",
+        "tap_common.stream.client (APIStream.waiting_as_asked)",
         "a STATE line at each page boundary of a sorted stream, so a killed run resumes",
         "singer_sdk/streams/core.py:850",
         "test_private_calls_exist",
@@ -150,7 +158,7 @@ PRIVATE_SDK_USES: tuple[PrivateUse, ...] = (
     PrivateUse(
         "singer_sdk.streams.core.Stream._sync_records",
         "call",
-        "tap_common.batches (AnnouncedBatches.get_batches)",
+        "tap_common.state.batches (AnnouncedBatches.get_batches)",
         "the SDK's record loop feeding the batcher, as the SDK's get_batches calls it, so "
         "a failed read's records become a last batch announced before its STATE",
         "singer_sdk/streams/core.py:1178, called at :1561",
@@ -159,7 +167,7 @@ PRIVATE_SDK_USES: tuple[PrivateUse, ...] = (
     PrivateUse(
         "singer_sdk.streams.core.Stream._stream_version",
         "attribute",
-        "tap_common.table_versions (TableVersionStream.get_records)",
+        "tap_common.state.table_versions (TableVersionStream.get_records)",
         "every record carries the sync's version, incremental ones included",
         "singer_sdk/streams/core.py:137, read at :937",
         "test_private_calls_exist (and tests/test_table_versions.py)",
@@ -167,7 +175,7 @@ PRIVATE_SDK_USES: tuple[PrivateUse, ...] = (
     PrivateUse(
         "singer_sdk.streams.core.Stream._tap",
         "attribute",
-        "tap_common.client, tap_common.table_versions",
+        "tap_common.stream.client, tap_common.state.table_versions",
         "the tap-wide session, pacer, start time and message writer a stream shares",
         "singer_sdk/streams/core.py (Stream.__init__)",
         "test_private_calls_exist",
@@ -175,7 +183,7 @@ PRIVATE_SDK_USES: tuple[PrivateUse, ...] = (
     PrivateUse(
         "singer_sdk.plugin_base.PluginBase._config, _env_var_prefix",
         "attribute",
-        "tap_common.tap (APITap.__init__, APITap.check_config)",
+        "tap_common.program.tap (APITap.__init__, APITap.check_config)",
         "defaults filled in for discovery; env variables named in config errors",
         "singer_sdk/plugin_base.py",
         "test_private_calls_exist",
@@ -183,7 +191,7 @@ PRIVATE_SDK_USES: tuple[PrivateUse, ...] = (
     PrivateUse(
         "singer_sdk.plugin_base._ConfigInput",
         "import",
-        "tap_common.tap (APITap.cb_config, APITap.invoke)",
+        "tap_common.program.tap (APITap.cb_config, APITap.invoke)",
         "cb_discover and cb_test read it from the click context",
         "singer_sdk/plugin_base.py:63",
         "test_private_calls_exist (and tests/test_cli.py)",
@@ -191,7 +199,7 @@ PRIVATE_SDK_USES: tuple[PrivateUse, ...] = (
     PrivateUse(
         "singer_sdk.helpers._state.PROGRESS_MARKERS, PROGRESS_MARKER_NOTE",
         "import",
-        "tap_common.bookmarks",
+        "tap_common.state.bookmarks",
         "an unsorted stream's bookmark kept where the SDK promotes it at the end",
         "singer_sdk/helpers/_state.py",
         "test_private_calls_exist",
@@ -201,7 +209,7 @@ PRIVATE_SDK_USES: tuple[PrivateUse, ...] = (
         " is_object_type, is_uniform_list; helpers._catalog.pop_deselected_record_properties;"
         " helpers._util.utc_now",
         "import",
-        "tap_common.conform",
+        "tap_common.messages.conform",
         "the SDK's own conformance pieces, so values that fit come out as the SDK's",
         "singer_sdk/helpers/_typing.py, _catalog.py, _util.py",
         "test_private_calls_exist (and tests/test_conform.py)",

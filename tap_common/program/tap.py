@@ -20,11 +20,11 @@ from singer_sdk.plugin_base import _ConfigInput
 from singer_sdk.singerlib.encoding.simple import StateMessage
 from typing_extensions import override
 
-from tap_common import signals
-from tap_common.client import EXPLAINED_FAILURES
-from tap_common.errors import explain
-from tap_common.fetch_ahead import FetchAheadAdapter
-from tap_common.input_errors import (
+from tap_common.http.errors import explain
+from tap_common.http.fetch_ahead import FetchAheadAdapter
+from tap_common.http.pacing import RequestPacer
+from tap_common.messages import signals
+from tap_common.program.input_errors import (
     InputError,
     check_environment,
     check_required,
@@ -32,10 +32,10 @@ from tap_common.input_errors import (
     read_json_object,
     read_state,
 )
-from tap_common.operator_checks import check_catalog, warn_unknown_settings
-from tap_common.pacing import RequestPacer
-from tap_common.sdk_private import PrivateTapOverrides
-from tap_common.settings import check_common_config
+from tap_common.program.operator_checks import check_catalog, warn_unknown_settings
+from tap_common.program.settings import check_common_config
+from tap_common.stream.client import EXPLAINED_FAILURES
+from tap_common.stream.sdk_private import PrivateTapOverrides
 
 
 class APITap(PrivateTapOverrides, Tap):
@@ -48,7 +48,7 @@ class APITap(PrivateTapOverrides, Tap):
     learn_rate: t.ClassVar[bool] = False
 
     # msgspec instead of simplejson: ~15% more records/s end to end (benchmarks/README.md);
-    # signals are held while a message is being written (tap_common/signals.py).
+    # signals are held while a message is being written (tap_common/messages/signals.py).
     message_writer_class = signals.InterruptibleWriter
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
@@ -74,7 +74,7 @@ class APITap(PrivateTapOverrides, Tap):
         self, sdk_checks: t.Callable[[], list[str]], *, raise_errors: bool = True
     ) -> list[str]:
         """The JSON schema's checks (``sdk_checks``), then the ones it cannot express (the
-        SDK's private ``_validate_config`` hands over to this: tap_common/sdk_private.py)."""
+        SDK's private ``_validate_config`` hands over to this: tap_common/stream/sdk_private.py)."""
         if getattr(self, "_parse_env", False):
             check_environment(self.config_jsonschema, self._env_var_prefix)
         if raise_errors:
@@ -111,7 +111,7 @@ class APITap(PrivateTapOverrides, Tap):
     @cached_property
     def fetch_ahead_adapter(self) -> FetchAheadAdapter:
         """The session's transport: sends the next page's request while a page's records
-        are written (``tap_common.fetch_ahead``)."""
+        are written (``tap_common.http.fetch_ahead``)."""
         return FetchAheadAdapter()
 
     @cached_property
@@ -135,7 +135,7 @@ class APITap(PrivateTapOverrides, Tap):
         try:
             self.sync_all()
         except (Exception, signals.SyncInterrupted):
-            signals.GUARD.stop()  # a signal is no longer raised again (tap_common/signals.py)
+            signals.GUARD.stop()  # a signal is no longer raised again (tap_common/messages/signals.py)
             # Written even when unchanged since the last STATE (the SDK's StateWriter would
             # skip it): whoever keeps the output's last STATE line keeps the state reached.
             self.write_message(StateMessage(value=self.state))

@@ -6,7 +6,7 @@ Both APIs announce the size of a list query on its first page (the CRM's
 A page that comes back with fewer items than it should (a cache or proxy in between, a
 replica behind) ends a read short without any error. The distinct records a read returned
 are counted against that total as the deleted-records check counts them
-(``tap_common.table_versions``); a read that falls short is read once more, yielding only
+(``tap_common.state.table_versions``); a read that falls short is read once more, yielding only
 the records the first pass did not, and a second shortfall is one WARNING line naming the
 stream, how many records are missing and which pages came back short.
 """
@@ -22,7 +22,7 @@ if t.TYPE_CHECKING:
     from singer_sdk import RESTStream as _StreamBase
     from singer_sdk.helpers.types import Context
 
-    from tap_common.client import APIStream
+    from tap_common.state.paged_stream import PagedStream
 else:
     _StreamBase = object
 
@@ -72,7 +72,7 @@ class ShortReadStream(_StreamBase):
 
     @override
     def get_records(self, context: Context | None) -> t.Iterable[dict]:
-        stream = t.cast("APIStream", self)
+        stream = t.cast("PagedStream", self)
         keys = stream.primary_keys or ()
         first = ReadTally()
         self.__dict__["_read_tally"] = first
@@ -133,14 +133,14 @@ class ShortReadStream(_StreamBase):
         """Whether the read means to return the whole list its first page counted: a
         full-table read, or an incremental one with no starting point (an incremental
         read from a bookmark may stop early by design, e.g. newest first)."""
-        stream = t.cast("APIStream", self)
+        stream = t.cast("PagedStream", self)
         if stream.replication_method == "FULL_TABLE":
             return True
         return stream.get_starting_replication_key_value(context) is None
 
     def exact_announced_total(self) -> int | None:
         """The total the read's first page announced, unless only a lower bound or none."""
-        progress = t.cast("APIStream", self).progress
+        progress = t.cast("PagedStream", self).progress
         if progress.total is None or progress.total_is_lower_bound:
             return None
         return progress.total

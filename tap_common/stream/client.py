@@ -25,36 +25,51 @@ from singer_sdk.pagination import BaseAPIPaginator
 from singer_sdk.streams.rest import PageContext
 from typing_extensions import override
 
-from tap_common import pacing, signals
-from tap_common.batches import AnnouncedBatches
-from tap_common.bookmarks import InstantBookmarks
-from tap_common.conform import FastConformStream
-from tap_common.errors import (
+from tap_common.http import pacing
+from tap_common.http.errors import (
     AuthenticationError,
     MalformedResponseError,
     RateLimitExhaustedError,
     UnexpectedResponseError,
     WaitAskedError,
 )
-from tap_common.fetch_ahead import ResponseDeadlineError
-from tap_common.progress import StreamProgress
-from tap_common.responses import (
+from tap_common.http.fetch_ahead import ResponseDeadlineError
+from tap_common.http.responses import (
     MAX_DEPTH,
     api_path,
     had_too_deep,
     holds_too_deep,
     json_body,
 )
-from tap_common.sdk_private import PrivateStreamOverrides
-from tap_common.short_reads import ShortReadStream
-from tap_common.table_versions import TableVersionStream
+from tap_common.messages import signals
+from tap_common.messages.conform import FastConformStream
+from tap_common.state.batches import AnnouncedBatches
+from tap_common.state.bookmarks import InstantBookmarks
+from tap_common.state.progress import StreamProgress
+from tap_common.state.short_reads import ShortReadStream
+from tap_common.state.table_versions import TableVersionStream
+from tap_common.stream.sdk_private import PrivateStreamOverrides
 
 if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
-    from tap_common.fetch_ahead import FetchAheadAdapter
-    from tap_common.pacing import Budget
-    from tap_common.tap import APITap
+    from tap_common.http.fetch_ahead import FetchAheadAdapter
+    from tap_common.http.pacing import Budget
+
+
+class SharedByStreams(t.Protocol):
+    """What every stream takes from its tap (``tap_common.program.tap.APITap``): the pacer,
+    session and transport are per account, so one per tap. A protocol, so this layer does not
+    import the program above it."""
+
+    @property
+    def pacer(self) -> pacing.RequestPacer: ...
+
+    @property
+    def requests_session(self) -> requests.Session: ...
+
+    @property
+    def fetch_ahead_adapter(self) -> FetchAheadAdapter: ...
 
 
 # What the SDK retries (the tuple of ``RESTStream.request_decorator``, singer-sdk 0.54.9):
@@ -158,7 +173,7 @@ class APIStream(
     @property
     def pacer(self) -> pacing.RequestPacer:
         """The tap-wide pacer: the budget is per account, shared by all streams."""
-        return t.cast("APITap", self._tap).pacer
+        return t.cast("SharedByStreams", self._tap).pacer
 
     @property
     def progress(self) -> StreamProgress:
@@ -187,7 +202,7 @@ class APIStream(
     @override
     def requests_session(self) -> requests.Session:
         """One keep-alive session for the whole tap."""
-        return t.cast("APITap", self._tap).requests_session
+        return t.cast("SharedByStreams", self._tap).requests_session
 
     def credentials_hint(self, response: requests.Response) -> str:
         """One line telling which settings to check."""
@@ -213,7 +228,7 @@ class APIStream(
         self, response: requests.Response, records: t.Sized, next_page_token: t.Any
     ) -> None:
         """Send the request for ``next_page_token`` now, while the ``records`` of
-        ``response`` are written (``tap_common.fetch_ahead``); the SDK's loop gets its
+        ``response`` are written (``tap_common.http.fetch_ahead``); the SDK's loop gets its
         answer when it asks for that page. Not when there is none, when the SDK's loop
         stops at this page (no records, and the paginator does not go on past an empty
         page), when the pace would hold it back, or in a run that stops after a few
@@ -275,7 +290,7 @@ class APIStream(
     @property
     def fetch_ahead_adapter(self) -> FetchAheadAdapter:
         """The tap-wide transport that holds an answer sent ahead."""
-        return t.cast("APITap", self._tap).fetch_ahead_adapter
+        return t.cast("SharedByStreams", self._tap).fetch_ahead_adapter
 
     @override
     def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
@@ -291,7 +306,7 @@ class APIStream(
 
     def null_too_deep(self, record: dict) -> None:
         """Each field of ``record`` holding a value nested too deep to decode
-        (``tap_common.responses.MAX_DEPTH``) written as null and reported."""
+        (``tap_common.http.responses.MAX_DEPTH``) written as null and reported."""
         for field, value in record.items():
             if holds_too_deep(value):
                 record[field] = None
@@ -357,7 +372,7 @@ class APIStream(
                 # A page boundary: everything emitted so far is covered by the bookmark, so a
                 # run killed during the next page resumes here, not at the stream's start.
                 # Not with batch_config: records read are then in a batch not yet announced,
-                # and the SDK writes a STATE after each BATCH message (tap_common/batches.py).
+                # and the SDK writes a STATE after each BATCH message (tap_common/state/batches.py).
                 self._write_state_message()
             # Every answer is counted, whichever ``validate_response`` judges it
             # (https://requests.readthedocs.io/en/latest/user/advanced/#event-hooks).

@@ -22,7 +22,7 @@ import typing as t
 from singer_sdk.batch import Batcher
 from typing_extensions import override
 
-from tap_common import signals
+from tap_common.messages import signals
 
 if t.TYPE_CHECKING:
     from singer_sdk import RESTStream as _StreamBase

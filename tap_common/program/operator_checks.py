@@ -13,7 +13,7 @@ import difflib
 import logging
 import typing as t
 
-from tap_common.input_errors import InputError
+from tap_common.program.input_errors import InputError
 
 if t.TYPE_CHECKING:
     from singer_sdk import Stream

@@ -20,7 +20,7 @@ import typing as t
 
 from typing_extensions import override
 
-from tap_common.writer import FastSingerWriter
+from tap_common.messages.writer import FastSingerWriter
 
 if t.TYPE_CHECKING:
     from singer_sdk.singerlib.encoding.simple import Message

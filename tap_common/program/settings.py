@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import logging
 import typing as t
-from datetime import datetime
 from urllib.parse import urlparse
 
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 
-from tap_common.timestamps import parse_datetime
+from tap_common.messages.timestamps import parse_datetime
 
 logger = logging.getLogger(__name__)
 
@@ -165,9 +164,3 @@ def _window_errors(start_date: t.Any, end_date: t.Any) -> list[str]:
             "records are synced from start_date up to, not including, end_date."
         )
     return errors
-
-
-def end_date(config: t.Mapping[str, t.Any]) -> datetime | None:
-    """The ``end_date`` setting as an instant (checked by ``check_common_config``)."""
-    value = config.get("end_date")
-    return None if value is None else parse_datetime(str(value))
