@@ -75,8 +75,8 @@ class CallTrackerStream(APIStream):
     def anchored(self, window: Window) -> Window:
         """A full read that ends with ACTIVATE_VERSION reads what existed at the sync's
         start (``to``): records created during it cannot make its total move."""
-        if self.windowed and self.activates_version and window.end is None:
-            return window._replace(end=self.table_version)
+        if self.windowed and self.table_versions.activates and window.end is None:
+            return window._replace(end=self.table_versions.version)
         return window
 
     def paginator_for(self, first: Window) -> WindowedPaginator:

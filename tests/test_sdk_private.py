@@ -1,4 +1,4 @@
-"""Guards for the private parts of singer-sdk the taps rely on (tap_common/stream/sdk_private.py).
+"""Guards for the private parts of singer-sdk the taps rely on (tap_common/program/sdk_private.py).
 
 Each fails when the SDK changes under us: a private method's signature, the SDK code that
 still calls it, a method the SDK makes ``@final``, and a real run through each override.
@@ -29,15 +29,11 @@ import tap_common
 import tap_crm
 from sandbox_api import CRMAPI
 from tap_calltracker.tap import TapCallTracker
-from tap_common.messages.conform import FastConformStream
+from tap_common.messages.conform import RecordConformance
 from tap_common.messages.signals import InterruptibleWriter
+from tap_common.program.sdk_private import PRIVATE_SDK_USES, PrivateTapOverrides
 from tap_common.state.bookmarks import InstantBookmarks
 from tap_common.stream.client import RETRIED_ERRORS, APIStream
-from tap_common.stream.sdk_private import (
-    PRIVATE_SDK_USES,
-    PrivateStreamOverrides,
-    PrivateTapOverrides,
-)
 from tap_crm.tap import TapCRM
 from tests.singer_io import catalog_selecting, sync
 
@@ -134,9 +130,11 @@ def test_no_class_of_ours_overrides_a_final_sdk_method():
 # -- every private override in one place ---------------------------------------------------
 
 
-def test_every_private_override_lives_in_sdk_private_and_is_listed():
+def test_every_private_override_lives_in_its_home_and_is_listed():
+    """Private SDK methods are overridden by two classes only, the tap's (sdk_private.py)
+    and the stream's base (APIStream), and each override is in the registry."""
     listed = {use.sdk_name.rsplit(".", 1)[1] for use in PRIVATE_SDK_USES if use.kind == "override"}
-    home = {PrivateStreamOverrides, PrivateTapOverrides}
+    home = {APIStream, PrivateTapOverrides}
     for cls in our_classes():
         names = private_sdk_overrides(cls)
         if cls in home:
@@ -145,7 +143,7 @@ def test_every_private_override_lives_in_sdk_private_and_is_listed():
             assert names == [], f"{cls.__qualname__} overrides private SDK names {names}"
     assert listed == {name for (_, name) in OVERRIDDEN}
     assert all(issubclass(tap, PrivateTapOverrides) for tap in TAPS)
-    assert all(issubclass(s, PrivateStreamOverrides) for tap in TAPS for s in tap.stream_types)
+    assert all(issubclass(s, APIStream) for tap in TAPS for s in tap.stream_types)
 
 
 def test_registry_names_guards_that_exist():
@@ -162,7 +160,7 @@ def test_private_overrides_match_the_sdk():
     for (owner, name), expected in OVERRIDDEN.items():
         sdk_method = getattr(owner, name)
         assert str(inspect.signature(sdk_method)) == expected, (
-            f"singer-sdk changed {owner.__qualname__}.{name}: review tap_common/stream/sdk_private.py"
+            f"singer-sdk changed {owner.__qualname__}.{name}: review tap_common/program/sdk_private.py"
         )
         caller, call = CALLERS[name]
         assert call in inspect.getsource(caller), (
@@ -280,7 +278,7 @@ def crm_run(make_sandbox: t.Any, stream: str) -> t.Any:
 
 
 def test_bookmark_moves_through_the_override(make_sandbox, monkeypatch):
-    calls = counting(monkeypatch, InstantBookmarks, "increment_bookmark")
+    calls = counting(monkeypatch, InstantBookmarks, "increment")
     out = crm_run(make_sandbox, "contacts")
     assert len(calls) == len(out.records["contacts"]) == 5
     bookmark = out.final_state["bookmarks"]["contacts"]["replication_key_value"]
@@ -294,8 +292,8 @@ def test_records_go_through_the_override(make_sandbox, monkeypatch):
         yield from original(self, record)
 
     calls: list[dict] = []
-    original = FastConformStream.conformed_record_messages
-    monkeypatch.setattr(FastConformStream, "conformed_record_messages", spy_generator)
+    original = RecordConformance.record_messages
+    monkeypatch.setattr(RecordConformance, "record_messages", spy_generator)
     out = crm_run(make_sandbox, "deals")
     assert len(calls) == len(out.records["deals"]) == 5
 

@@ -36,7 +36,6 @@ from singer_sdk.helpers._typing import (
 )
 from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers.conform import TypeConformanceLevel
-from typing_extensions import override
 
 from tap_common.messages import values
 from tap_common.messages.value_report import ValueReport
@@ -44,11 +43,7 @@ from tap_common.messages.value_report import ValueReport
 if t.TYPE_CHECKING:
     import logging
 
-    from singer_sdk import RESTStream as _StreamBase
     from singer_sdk import Stream
-    from singer_sdk.helpers.types import Context
-else:
-    _StreamBase = object
 
 # Types json.loads produces that the SDK leaves as they are (floats and Decimals are not:
 # NaN and infinities become None there).
@@ -276,51 +271,73 @@ class SchemaConformer:
         return output, problems
 
 
-class FastConformStream(_StreamBase):
-    """Mixin for a ``Stream``: records are conformed by a ``SchemaConformer``.
+class RecordConformance:
+    """A stream's records into RECORD messages, conformed by a ``SchemaConformer``: the
+    collaborator ``APIStream`` holds (``tap_common.stream.client``).
 
-    Replaces the SDK's ``Stream._generate_record_messages`` (0.54.x) line for line, except
-    for the conformance call and what follows from it: a value that fits no declared type
-    is written as null and reported (``tap_common.messages.value_report``), and a record left
-    without a usable primary key is not written at all. Streams at another
-    ``TYPE_CONFORMANCE_LEVEL`` use the SDK's conformance.
+    ``record_messages`` is the SDK's ``Stream._generate_record_messages`` (0.54.x) line for
+    line, except for the conformance call and what follows from it: a value that fits no
+    declared type is written as null and reported (``tap_common.messages.value_report``),
+    and a record left without a usable primary key is not written at all.
     """
 
-    @property
-    def value_report(self) -> ValueReport:
-        """This stream's counts of odd values, summarised when its records end."""
-        report = self.__dict__.get("_value_report")
-        if report is None:
-            report = self.__dict__["_value_report"] = ValueReport(self.name, self.logger)
-        return report
+    def __init__(self, stream: Stream) -> None:
+        self.stream = stream
+        # This stream's counts of odd values, summarised when its records end.
+        self.value_report = ValueReport(stream.name, stream.logger)
+        self._plan: _Plan | None = None
+        self._left_out: dict | None = None
 
-    @override
-    def get_records(self, context: Context | None) -> t.Iterable[dict]:
-        """The stream's records; once they end, one summary line per kind of odd value."""
-        yield from super().get_records(context)
+    def summarised(self, records: t.Iterable[dict]) -> t.Iterator[dict]:
+        """``records``; once they end, one summary line per kind of odd value."""
+        yield from records
         self.value_report.summary()
 
     def is_left_out(self, record: dict) -> bool:
         """Whether this (raw) record was not written for want of a primary key."""
-        return self.__dict__.get("_left_out") is record
+        return self._left_out is record
 
-    def conformed_record_messages(self, record: dict) -> t.Iterator[singer.RecordMessage]:
-        """The record's RECORD messages (the SDK's private ``_generate_record_messages``
-        hands over to this: tap_common/stream/sdk_private.py)."""
-        return record_messages(self, record)
-
-    def _keep(self, raw: dict, record: dict, keys: t.Sequence[str]) -> bool:
+    def keep(self, raw: dict, record: dict, keys: t.Sequence[str]) -> bool:
         """False (and reported) for a record whose primary key is missing, null or empty."""
         for key in keys:
             if record.get(key) in _NO_KEY:
                 self.value_report.record_unkeyed(raw, keys)
-                self.__dict__["_left_out"] = raw
+                self._left_out = raw
                 return False
         return True
 
+    def record_messages(self, record: dict) -> t.Iterator[singer.RecordMessage]:
+        """The RECORD messages of one record (its stream at RECURSIVE conformance)."""
+        stream = self.stream
+        keys = stream.primary_keys or ()
+        schema = stream.effective_schema
+        plan = self._plan
+        if plan is None or plan.schema is not schema:
+            plan = self._plan = _Plan(stream, schema)
+        if plan.deselected:
+            pop_deselected_record_properties(record, stream.schema, stream.mask)
+        raw = record
+        record, problems = plan.conformer.conform(record, stream.name, stream.logger)
+        if problems:
+            report = self.value_report
+            for field, value in problems:
+                report.value_nulled(raw, keys, field, value)
+        if not self.keep(raw, record, keys):
+            return
+        version = stream._stream_version
+        for stream_map in stream.stream_maps:
+            mapped_record = stream_map.transform(record)
+            if mapped_record is not None:  # a stream map may filter the record out
+                yield singer.RecordMessage(
+                    stream=stream_map.stream_alias,
+                    record=mapped_record,
+                    version=version,
+                    time_extracted=utc_now(),
+                )
+
 
 class _Plan:
-    """What ``record_messages`` needs of a stream, derived once per schema."""
+    """What ``RecordConformance.record_messages`` needs of a stream, derived once per schema."""
 
     __slots__ = ("conformer", "deselected", "schema")
 
@@ -332,43 +349,10 @@ class _Plan:
         self.deselected = not all(stream.mask.values())
 
 
-def record_messages(
-    mixin: FastConformStream, record: dict
-) -> t.Generator[singer.RecordMessage, None, None]:
-    """The RECORD messages of one record (the SDK's ``_generate_record_messages``, 0.54.x,
-    line for line except for the conformance; see ``FastConformStream``)."""
-    stream = t.cast("Stream", mixin)
-    keys = stream.primary_keys or ()
-    if stream.TYPE_CONFORMANCE_LEVEL != TypeConformanceLevel.RECURSIVE:
-        if mixin._keep(record, record, keys):
-            yield from super(FastConformStream, mixin)._generate_record_messages(record)
-        return
-    schema = stream.effective_schema
-    plan: _Plan | None = mixin.__dict__.get("_conform_plan")
-    if plan is None or plan.schema is not schema:
-        plan = mixin.__dict__["_conform_plan"] = _Plan(stream, schema)
-    if plan.deselected:
-        pop_deselected_record_properties(record, stream.schema, stream.mask)
-    raw = record
-    record, problems = plan.conformer.conform(record, stream.name, stream.logger)
-    if problems:
-        report = mixin.value_report
-        for field, value in problems:
-            report.value_nulled(raw, keys, field, value)
-    for key in keys:
-        if record.get(key) in _NO_KEY:
-            mixin._keep(raw, record, keys)  # reports it
-            return
-    version = stream._stream_version
-    for stream_map in stream.stream_maps:
-        mapped_record = stream_map.transform(record)
-        if mapped_record is not None:  # a stream map may filter the record out
-            yield singer.RecordMessage(
-                stream=stream_map.stream_alias,
-                record=mapped_record,
-                version=version,
-                time_extracted=utc_now(),
-            )
+def conforms_recursively(stream: Stream) -> bool:
+    """Whether ``RecordConformance`` conforms this stream's records: streams at another
+    ``TYPE_CONFORMANCE_LEVEL`` keep the SDK's conformance."""
+    return stream.TYPE_CONFORMANCE_LEVEL == TypeConformanceLevel.RECURSIVE
 
 
 # Key values no merging target can load a row by.

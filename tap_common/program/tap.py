@@ -33,9 +33,9 @@ from tap_common.program.input_errors import (
     read_state,
 )
 from tap_common.program.operator_checks import check_catalog, warn_unknown_settings
+from tap_common.program.sdk_private import PrivateTapOverrides
 from tap_common.program.settings import check_common_config
 from tap_common.stream.client import EXPLAINED_FAILURES
-from tap_common.stream.sdk_private import PrivateTapOverrides
 
 
 class APITap(PrivateTapOverrides, Tap):
@@ -74,7 +74,7 @@ class APITap(PrivateTapOverrides, Tap):
         self, sdk_checks: t.Callable[[], list[str]], *, raise_errors: bool = True
     ) -> list[str]:
         """The JSON schema's checks (``sdk_checks``), then the ones it cannot express (the
-        SDK's private ``_validate_config`` hands over to this: tap_common/stream/sdk_private.py)."""
+        SDK's private ``_validate_config`` hands over to this: tap_common/program/sdk_private.py)."""
         if getattr(self, "_parse_env", False):
             check_environment(self.config_jsonschema, self._env_var_prefix)
         if raise_errors:

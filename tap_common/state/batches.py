@@ -20,60 +20,49 @@ import copy
 import typing as t
 
 from singer_sdk.batch import Batcher
-from typing_extensions import override
 
 from tap_common.messages import signals
 
 if t.TYPE_CHECKING:
-    from singer_sdk import RESTStream as _StreamBase
+    from singer_sdk import Stream
     from singer_sdk.helpers._batch import BaseBatchFileEncoding, BatchConfig
     from singer_sdk.helpers.types import Context
-else:
-    _StreamBase = object
 
 
-class AnnouncedBatches(_StreamBase):
-    """A stream's batches, each announced before the state moves past its records."""
+def announced_batches(
+    stream: Stream, batch_config: BatchConfig, context: Context | None = None
+) -> t.Iterator[tuple[BaseBatchFileEncoding, list[str]]]:
+    """The SDK's batches of ``stream`` (``Stream.get_batches``), plus a last one of the
+    records read before a failure, which is raised once that batch is announced."""
+    failures: list[BaseException] = []
 
-    @override
-    def get_batches(
-        self, batch_config: BatchConfig, context: Context | None = None
-    ) -> t.Iterable[tuple[BaseBatchFileEncoding, list[str]]]:
-        """The SDK's batches (``Stream.get_batches``), plus a last one of the records read
-        before a failure, which is raised once that batch is announced."""
-        failures: list[BaseException] = []
-
-        def records() -> t.Iterator[dict]:
-            try:
-                # Private: the SDK's own record loop, as its ``get_batches`` calls it
-                # (bookmarks, post_process, children); tests/test_sdk_private.py guards it.
-                yield from self._sync_records(context, write_messages=False)
-            except (Exception, signals.SyncInterrupted) as exc:
-                failures.append(exc)  # the batcher then closes the chunk in hand
-
-        announced = copy.deepcopy(self.stream_state)  # nothing read yet
-        batcher = Batcher(tap_name=self.tap_name, stream_name=self.name, batch_config=batch_config)
+    def records() -> t.Iterator[dict]:
         try:
-            for manifest in batcher.get_batches(records=records()):
-                # Every record read so far is in this batch or an earlier one: the SDK now
-                # writes its BATCH message and then the STATE.
-                yield batch_config.encoding, manifest
-                announced = copy.deepcopy(self.stream_state)
-        except BaseException:
-            # A batch file or a signal failed before the chunk in hand was announced.
-            self.restore_stream_state(announced)
-            raise
-        if failures:
-            raise failures[0]
+            # Private: the SDK's own record loop, as its ``get_batches`` calls it
+            # (bookmarks, post_process, children); tests/test_sdk_private.py guards it.
+            yield from stream._sync_records(context, write_messages=False)
+        except (Exception, signals.SyncInterrupted) as exc:
+            failures.append(exc)  # the batcher then closes the chunk in hand
 
-    def restore_stream_state(self, saved: dict) -> None:
-        """Put the stream's state (its bookmarks and partitions) back to ``saved``, in the
-        same dict the tap's state holds."""
-        state = self.stream_state
-        state.clear()
-        state.update(saved)
+    announced = copy.deepcopy(stream.stream_state)  # nothing read yet
+    batcher = Batcher(tap_name=stream.tap_name, stream_name=stream.name, batch_config=batch_config)
+    try:
+        for manifest in batcher.get_batches(records=records()):
+            # Every record read so far is in this batch or an earlier one: the SDK now
+            # writes its BATCH message and then the STATE.
+            yield batch_config.encoding, manifest
+            announced = copy.deepcopy(stream.stream_state)
+    except BaseException:
+        # A batch file or a signal failed before the chunk in hand was announced.
+        restore_stream_state(stream, announced)
+        raise
+    if failures:
+        raise failures[0]
 
-    @property
-    def batching(self) -> bool:
-        """Whether this sync writes batch files (``batch_config``) instead of RECORDs."""
-        return bool(self.get_batch_config(self.config))
+
+def restore_stream_state(stream: Stream, saved: dict) -> None:
+    """Put the stream's state (its bookmarks and partitions) back to ``saved``, in the same
+    dict the tap's state holds."""
+    state = stream.stream_state
+    state.clear()
+    state.update(saved)

@@ -26,68 +26,74 @@ from __future__ import annotations
 
 import typing as t
 from datetime import datetime
+from functools import cached_property
 
 from singer_sdk.helpers._state import PROGRESS_MARKER_NOTE, PROGRESS_MARKERS
-from typing_extensions import override
 
 from tap_common.messages.timestamps import iso_utc, parse_datetime, to_instant
 
 if t.TYPE_CHECKING:
-    from singer_sdk import RESTStream as _StreamBase
     from singer_sdk import Stream
     from singer_sdk.helpers.types import Context
 
     from tap_common.messages.value_report import ValueReport
-else:
-    _StreamBase = object
 
 
-class InstantBookmarks(_StreamBase):
-    """Mixin for a stream whose replication key is a timestamp (see the module docstring)."""
+class InstantBookmarks:
+    """A stream's bookmark kept as an instant (see the module docstring): the collaborator
+    ``APIStream`` holds, and hands the SDK's bookmark hooks to."""
 
-    value_report: ValueReport
+    def __init__(
+        self, stream: Stream, report: ValueReport, left_out: t.Callable[[dict], bool]
+    ) -> None:
+        self.stream = stream
+        self.report = report  # where unreadable and future-dated keys are counted
+        self.left_out = left_out  # whether a record was not written (no primary key)
+        self.end = end_date(stream.config)
+        self._last: tuple[str, datetime] | None = None  # (text, instant) written last
+        self._caps: dict[str, datetime | None] = {}
+        self._warned: set[str] = set()
 
-    @override
-    def get_records(self, context: Context | None) -> t.Iterable[dict]:
-        """The stream's records, less those at or after ``end_date`` (incremental streams)."""
-        records = super().get_records(context)
-        end = self._end_date()
-        if end is None or not self._bookmarks_instants():
+    @cached_property
+    def applies(self) -> bool:
+        """Whether this keeps the bookmark: an incremental stream on a timestamp (read at
+        the first use, after the catalog has set the replication method)."""
+        stream = self.stream
+        return bool(
+            stream.replication_method == "INCREMENTAL"
+            and stream.replication_key
+            and stream.is_timestamp_replication_key
+        )
+
+    def before_end(self, records: t.Iterable[dict]) -> t.Iterator[dict]:
+        """``records``, less those at or after ``end_date`` (incremental streams)."""
+        if self.end is None or not self.applies:
             yield from records
             return
-        key = t.cast("str", t.cast("Stream", self).replication_key)
+        end = self.end
+        key = t.cast("str", self.stream.replication_key)
         for record in records:
             instant = to_instant(record.get(key))
             # Unreadable keys are emitted (and reported when the bookmark skips them).
             if instant is None or instant < end:
                 yield record
 
-    def _end_date(self) -> datetime | None:
-        """The ``end_date`` setting, read once."""
-        if "_end_date_setting" not in self.__dict__:
-            self.__dict__["_end_date_setting"] = end_date(t.cast("Stream", self).config)
-        return self.__dict__["_end_date_setting"]
-
-    @override
     def compare_start_date(self, value: str, start_date_value: str) -> str:
         """The later of a saved bookmark and ``start_date``, read in any timestamp form."""
-        stream = t.cast("Stream", self)
-        if not stream.is_timestamp_replication_key:
+        if not self.stream.is_timestamp_replication_key:
             return value
         instants = [i for i in (to_instant(value), to_instant(start_date_value)) if i]
         return iso_utc(max(instants)) if instants else value
 
-    @override
-    def get_starting_replication_key_value(self, context: Context | None) -> t.Any | None:
-        """The saved bookmark (or start_date) in the written form; None if unreadable."""
-        stream = t.cast("Stream", self)
-        value = super().get_starting_replication_key_value(context)
+    def starting_value(self, value: t.Any | None, context: Context | None) -> t.Any | None:
+        """The SDK's starting value (the saved bookmark or start_date) in the written form;
+        None if unreadable."""
+        stream = self.stream
         if value is None or not stream.is_timestamp_replication_key:
             return value
         instant = to_instant(value)
         if instant is None:
-            if not self.__dict__.get("_warned_unreadable_start"):
-                self.__dict__["_warned_unreadable_start"] = True
+            if self._warn_once("unreadable"):
                 stream.logger.warning(
                     "Stream '%s': the saved bookmark %r is not a readable timestamp; "
                     "reading the stream from the beginning.",
@@ -95,11 +101,10 @@ class InstantBookmarks(_StreamBase):
                     value,
                 )
             return None
-        cap = self._bookmark_cap(context)
-        if cap is not None and instant > cap and not self.__dict__.get("_warned_future_start"):
+        cap = self._cap(context)
+        if cap is not None and instant > cap and self._warn_once("future"):
             # Kept (a hand-set bookmark may mean "nothing before this"), but said: one an
             # earlier version took from a future-dated record holds the stream back.
-            self.__dict__["_warned_future_start"] = True
             stream.logger.warning(
                 "Stream '%s': the saved bookmark %s is later than now; changes made before "
                 "it are not read. If it came from a record dated in the future, clear this "
@@ -109,27 +114,27 @@ class InstantBookmarks(_StreamBase):
             )
         return iso_utc(instant)
 
-    def increment_bookmark(self, latest_record: dict, *, context: Context | None = None) -> None:
-        """Move the bookmark to ``latest_record``'s replication key, if that is later.
+    def increment(self, latest_record: dict, *, context: Context | None = None) -> bool:
+        """Move the bookmark to ``latest_record``'s replication key, if that is later; False
+        where the SDK's own bookmark applies (not an incremental stream on a timestamp).
 
         The SDK's private ``Stream._increment_stream_state`` hands over to this
-        (tap_common/stream/sdk_private.py): it is the only place a bookmark moves, and its string
-        comparison and sort exception are what this mixin replaces.
+        (``tap_common.stream.client.APIStream``): it is the only place a bookmark moves,
+        and its string comparison and sort exception are what this replaces.
         """
-        stream = t.cast("Stream", self)
-        if not latest_record or not self._bookmarks_instants():
-            super()._increment_stream_state(latest_record, context=context)
-            return
-        if getattr(self, "is_left_out", lambda _record: False)(latest_record):
-            return  # not written: it must not move the bookmark either
+        if not latest_record or not self.applies:
+            return False
+        if self.left_out(latest_record):
+            return True  # not written: it must not move the bookmark either
+        stream = self.stream
         key = t.cast("str", stream.replication_key)
         instant = to_instant(latest_record.get(key))
         if instant is None:
-            self.value_report.bookmark_unreadable(latest_record, stream.primary_keys or (), key)
-            return
-        cap = self._bookmark_cap(context)
+            self.report.bookmark_unreadable(latest_record, stream.primary_keys or (), key)
+            return True
+        cap = self._cap(context)
         if cap is not None and instant > cap:
-            self.value_report.bookmark_in_future(
+            self.report.bookmark_in_future(
                 latest_record, stream.primary_keys or (), iso_utc(instant), iso_utc(cap)
             )
             instant = cap
@@ -141,41 +146,35 @@ class InstantBookmarks(_StreamBase):
                 {PROGRESS_MARKER_NOTE: "Progress is not resumable if interrupted."},
             )
         saved = state.get("replication_key_value")
-        last = self.__dict__.get("_last_bookmark")  # (text, instant) this mixin wrote last
+        last = self._last
         old = last[1] if last is not None and last[0] == saved else to_instant(saved)
         if old is not None and instant <= old:
-            return  # the largest value wins, whatever the order records came in
+            return True  # the largest value wins, whatever the order records came in
         text = iso_utc(instant)
         state["replication_key"] = key
         state["replication_key_value"] = text
-        self.__dict__["_last_bookmark"] = (text, instant)
+        self._last = (text, instant)
+        return True
 
-    def _bookmarks_instants(self) -> bool:
-        """Whether this mixin keeps the bookmark: an incremental stream on a timestamp."""
-        applies = self.__dict__.get("_instant_bookmarks_apply")
-        if applies is None:
-            stream = t.cast("Stream", self)
-            applies = bool(
-                stream.replication_method == "INCREMENTAL"
-                and stream.replication_key
-                and stream.is_timestamp_replication_key
-            )
-            self.__dict__["_instant_bookmarks_apply"] = applies
-        return applies
-
-    def _bookmark_cap(self, context: Context | None) -> datetime | None:
+    def _cap(self, context: Context | None) -> datetime | None:
         """The time the sync started (the SDK's signpost), or ``end_date`` if earlier: no
         bookmark goes past it."""
-        caps: dict = self.__dict__.setdefault("_bookmark_caps", {})
         cache_key = repr(sorted(context.items())) if context else ""
-        if cache_key not in caps:
-            signpost = t.cast("Stream", self).get_replication_key_signpost(context)
-            bounds = [b for b in (signpost, self._end_date()) if isinstance(b, datetime)]
-            caps[cache_key] = min(bounds) if bounds else None
-        return caps[cache_key]
+        if cache_key not in self._caps:
+            signpost = self.stream.get_replication_key_signpost(context)
+            bounds = [b for b in (signpost, self.end) if isinstance(b, datetime)]
+            self._caps[cache_key] = min(bounds) if bounds else None
+        return self._caps[cache_key]
+
+    def _warn_once(self, kind: str) -> bool:
+        if kind in self._warned:
+            return False
+        self._warned.add(kind)
+        return True
 
 
 def end_date(config: t.Mapping[str, t.Any]) -> datetime | None:
-    """The ``end_date`` setting as an instant (checked by ``tap_common.program.settings.check_common_config`` before the first request)."""
+    """The ``end_date`` setting as an instant (checked before the first request by
+    ``tap_common.program.settings.check_common_config``)."""
     value = config.get("end_date")
     return None if value is None else parse_datetime(str(value))

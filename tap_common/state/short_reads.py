@@ -15,16 +15,11 @@ from __future__ import annotations
 
 import typing as t
 
-from typing_extensions import override
-
 if t.TYPE_CHECKING:
     import requests
-    from singer_sdk import RESTStream as _StreamBase
     from singer_sdk.helpers.types import Context
 
     from tap_common.state.paged_stream import PagedStream
-else:
-    _StreamBase = object
 
 
 class ReadTally:
@@ -67,16 +62,24 @@ class ReadTally:
         return ", ".join(short) if short else f"the last of {len(sizes)} pages ended early"
 
 
-class ShortReadStream(_StreamBase):
-    """Mixin for ``APIStream``: a read shorter than its announced total is read again once."""
+class ShortReads:
+    """A stream's reads, each read again once when shorter than its announced total: the
+    collaborator ``APIStream`` holds."""
 
-    @override
-    def get_records(self, context: Context | None) -> t.Iterable[dict]:
-        stream = t.cast("PagedStream", self)
+    def __init__(self, stream: PagedStream) -> None:
+        self.stream = stream
+        self._tally: ReadTally | None = None  # the pass being read
+
+    def read(
+        self, read_once: t.Callable[[], t.Iterable[dict]], context: Context | None
+    ) -> t.Iterator[dict]:
+        """The records of ``read_once()``, and of a second pass if the first fell short of
+        the total its first page announced (only those the first pass did not return)."""
+        stream = self.stream
         keys = stream.primary_keys or ()
         first = ReadTally()
-        self.__dict__["_read_tally"] = first
-        for record in super().get_records(context):
+        self._tally = first
+        for record in read_once():
             first.add(tuple(record.get(key) for key in keys))
             yield record
         first.open = False
@@ -92,8 +95,8 @@ class ShortReadStream(_StreamBase):
             first.short_pages(stream.page_size),
         )
         again = ReadTally()
-        self.__dict__["_read_tally"] = again
-        for record in super().get_records(context):
+        self._tally = again
+        for record in read_once():
             key = tuple(record.get(key) for key in keys)
             again.add(key)
             if first.add(key):  # only what the first pass did not return
@@ -123,9 +126,9 @@ class ShortReadStream(_StreamBase):
                 expected,
             )
 
-    def note_page_records(self, response: requests.Response) -> None:
+    def note_page(self, response: requests.Response) -> None:
         """An accepted page of the read (``APIStream.validate_response``): where it starts."""
-        tally = self.__dict__.get("_read_tally")
+        tally = self._tally
         if tally is not None and tally.open:
             tally.page_starts.append(tally.records)
 
@@ -133,14 +136,14 @@ class ShortReadStream(_StreamBase):
         """Whether the read means to return the whole list its first page counted: a
         full-table read, or an incremental one with no starting point (an incremental
         read from a bookmark may stop early by design, e.g. newest first)."""
-        stream = t.cast("PagedStream", self)
+        stream = self.stream
         if stream.replication_method == "FULL_TABLE":
             return True
         return stream.get_starting_replication_key_value(context) is None
 
     def exact_announced_total(self) -> int | None:
         """The total the read's first page announced, unless only a lower bound or none."""
-        progress = t.cast("PagedStream", self).progress
+        progress = self.stream.progress
         if progress.total is None or progress.total_is_lower_bound:
             return None
         return progress.total

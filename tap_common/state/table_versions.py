@@ -9,7 +9,7 @@ how deletions, which neither API reports, reach the warehouse.
 singer-sdk 0.54 sends the message once, before the records (``Stream.sync``), so a
 target retires the whole table at the start of the read and a failed read leaves every
 unread row retired. Here the SDK is told the setting is off (the public
-``emit_activate_version_messages`` property) and this mixin sends the message itself,
+``emit_activate_version_messages`` property) and ``TableVersions`` sends the message itself,
 after the last record of a read that completed and that shows it missed nothing:
 
 * one answer (an unpaginated list, or a list that fits one page) is one snapshot;
@@ -38,17 +38,12 @@ import typing as t
 import singer_sdk.singerlib as singer
 from singer_sdk import typing as th
 from singer_sdk.mapper import RemoveRecordTransform
-from typing_extensions import override
 
 if t.TYPE_CHECKING:
     import requests
-    from singer_sdk import RESTStream
-    from singer_sdk import RESTStream as _StreamBase
     from singer_sdk.helpers.types import Context
 
     from tap_common.state.paged_stream import PagedStream
-else:
-    _StreamBase = object
 
 SETTING = "emit_activate_version_messages"
 FULL_TABLE = "FULL_TABLE"
@@ -71,27 +66,23 @@ class ReadCheck:
             self.first_total = total
 
 
-class TableVersionStream(_StreamBase):
-    """Mixin for ``APIStream``: record versions, and ACTIVATE_VERSION after a full read.
+class TableVersions:
+    """A stream's record versions, and ACTIVATE_VERSION after a full read that shows it is
+    complete: the collaborator ``APIStream`` holds.
 
-    ``read_total(response)`` (each API's client) gives the total a list page announces.
+    Of the stream it asks ``read_total(response)`` (the total a list page announces, each
+    API's client), ``incomplete_read(check, context)`` (a stream may know more) and
+    ``read_survives_deletions``.
     """
 
-    # True where paging re-anchors on the last record read (the CRM's ``modified_since``
-    # pagination), so a deletion during the read cannot make it skip a live record.
-    read_survives_deletions: t.ClassVar[bool] = False
+    def __init__(self, stream: PagedStream) -> None:
+        self.stream = stream
+        self._check: ReadCheck | None = None  # the read under way, if it may activate
 
     @property
-    @override
-    def emit_activate_version_messages(self) -> bool:
-        """Always False for the SDK's ``sync``, which would send the message before the
-        records; ``activates_version`` is the setting, acted on after the read."""
-        return False
-
-    @property
-    def activates_version(self) -> bool:
+    def activates(self) -> bool:
         """Whether this read ends with ACTIVATE_VERSION: the setting, on a full-table read."""
-        stream = t.cast("RESTStream", self)
+        stream = self.stream
         return (
             bool(stream.config.get(SETTING, False))
             and stream.replication_method == FULL_TABLE
@@ -99,50 +90,28 @@ class TableVersionStream(_StreamBase):
         )
 
     @property
-    def table_version(self) -> int:
+    def version(self) -> int:
         """The sync's start in seconds, as the SDK's own version (``Stream.sync``)."""
-        return int(t.cast("RESTStream", self)._tap.initialized_at) // 1000
-
-    def read_total(self, response: requests.Response) -> int | None:
-        """The number of records the list holds, as a page announces it; None if unknown."""
-        return None
-
-    @override
-    def apply_catalog(self, catalog: singer.Catalog) -> None:
-        """As the SDK's, except that ``forced-replication-method`` in the stream's metadata
-        (Meltano's ``metadata`` extra) wins over the entry's ``replication_method``.
-
-        The SDK's discovered catalog writes ``replication_method: INCREMENTAL`` at the
-        entry level, and its ``apply_catalog`` prefers that to the metadata, so a Meltano
-        project could not make an incremental stream full table (the reconcile).
-        """
-        stream = t.cast("RESTStream", self)
-        super().apply_catalog(catalog)
-        entry = catalog.get_stream(stream.name)
-        root = entry.metadata.get(()) if entry else None
-        forced = getattr(root, "forced_replication_method", None)
-        if forced:
-            stream.forced_replication_method = forced
-
-    # -- hooks ---------------------------------------------------------------------
+        return int(self.stream._tap.initialized_at) // 1000
 
     def note_page(self, response: requests.Response) -> None:
-        """Called for every accepted response of the read (``APIStream.validate_response``)."""
-        check = self.__dict__.get("_read_check")
+        """Every accepted response of the read (``APIStream.validate_response``)."""
+        check = self._check
         if check is not None and check.open:
             # An unpaginated endpoint answers once and has no total: one snapshot.
-            paged = getattr(self, "paginated", True)
-            check.saw_page(self.read_total(response) if paged else None)
+            paged = getattr(self.stream, "paginated", True)
+            check.saw_page(self.stream.read_total(response) if paged else None)
 
-    @override
-    def get_records(self, context: Context | None) -> t.Iterable[dict]:
-        stream = t.cast("RESTStream", self)
+    def read(self, records: t.Iterable[dict], context: Context | None) -> t.Iterator[dict]:
+        """``records``, each of this sync's version; ACTIVATE_VERSION after the last one
+        when the read activates and shows it is complete."""
+        stream = self.stream
         # The SDK sets the version only on FULL_TABLE reads with the setting on; every
         # record gets one here. Both the SDK's _generate_record_messages and ours
-        # (tap_common.messages.conform) read it from ``_stream_version``; tests/test_table_versions.py
-        # fails if the SDK stops doing so.
-        stream._stream_version = self.table_version
-        activating = self.activates_version
+        # (tap_common.messages.conform) read it from ``_stream_version``;
+        # tests/test_table_versions.py fails if the SDK stops doing so.
+        stream._stream_version = self.version
+        activating = self.activates
         if activating and stream.get_batch_config(stream.config):
             # BATCH messages are written after the records are read, so the message
             # would come before the last batch: not supported, said once per stream.
@@ -151,10 +120,9 @@ class TableVersionStream(_StreamBase):
                 stream.name,
             )
             activating = False
-        check = ReadCheck() if activating else None
-        self.__dict__["_read_check"] = check
+        check = self._check = ReadCheck() if activating else None
         keys = stream.primary_keys or ()
-        for record in super().get_records(context):
+        for record in records:
             if check is not None:
                 check.keys.add(tuple(record.get(key) for key in keys))
             yield record
@@ -162,7 +130,7 @@ class TableVersionStream(_StreamBase):
         # so the message follows every record of the read.
         if check is not None:
             check.open = False
-            problem = self.incomplete_read(check, context)
+            problem = stream.incomplete_read(check, context)
             if problem:
                 stream.logger.warning(
                     "Stream '%s': no ACTIVATE_VERSION, nothing is marked deleted: %s",
@@ -170,9 +138,7 @@ class TableVersionStream(_StreamBase):
                     problem,
                 )
             else:
-                self.write_activate_version(self.table_version)
-
-    # -- completeness --------------------------------------------------------------
+                self.write_activate_version(self.version)
 
     def incomplete_read(self, check: ReadCheck, context: Context | None) -> str | None:
         """Why the read cannot be shown complete, or None when it is."""
@@ -187,7 +153,7 @@ class TableVersionStream(_StreamBase):
             return "the API gave no total to check the read against."
         if read < final:
             return f"the read returned {read} distinct records, the list now holds {final}."
-        if not self.read_survives_deletions and check.first_total != final:
+        if not self.stream.read_survives_deletions and check.first_total != final:
             return (
                 f"the list changed during the read ({check.first_total} records at its start, "
                 f"{final} at its end), so a record may have moved between pages unread; "
@@ -197,13 +163,13 @@ class TableVersionStream(_StreamBase):
 
     def final_total(self, context: Context | None) -> int | None:
         """The list's total now: the read's first query again, one record per page."""
-        stream = t.cast("PagedStream", self)
+        stream = self.stream
         params = {**stream.get_url_params(context, None), "page": 1, "per_page": 1}
-        return self.read_total(stream.request_once(params, context))
+        return stream.read_total(stream.request_once(params, context))
 
     def write_activate_version(self, version: int) -> None:
         """ACTIVATE_VERSION for the stream and each of its stream-map aliases."""
-        stream = t.cast("RESTStream", self)
+        stream = self.stream
         for stream_map in stream.stream_maps:
             if isinstance(stream_map, RemoveRecordTransform):
                 continue  # a map that drops the stream: no table to activate
@@ -216,6 +182,21 @@ class TableVersionStream(_StreamBase):
             stream.name,
             version,
         )
+
+
+def apply_forced_replication_method(stream: PagedStream, catalog: singer.Catalog) -> None:
+    """After the SDK's ``apply_catalog``: ``forced-replication-method`` in the stream's
+    metadata (Meltano's ``metadata`` extra) wins over the entry's ``replication_method``.
+
+    The SDK's discovered catalog writes ``replication_method: INCREMENTAL`` at the entry
+    level, and its ``apply_catalog`` prefers that to the metadata, so a Meltano project
+    could not make an incremental stream full table (the reconcile).
+    """
+    entry = catalog.get_stream(stream.name)
+    root = entry.metadata.get(()) if entry else None
+    forced = getattr(root, "forced_replication_method", None)
+    if forced:
+        stream.forced_replication_method = forced
 
 
 def activate_version_setting() -> th.Property:

@@ -42,19 +42,25 @@ from tap_common.http.responses import (
     json_body,
 )
 from tap_common.messages import signals
-from tap_common.messages.conform import FastConformStream
-from tap_common.state.batches import AnnouncedBatches
+from tap_common.messages.conform import RecordConformance, conforms_recursively
+from tap_common.state.batches import announced_batches
 from tap_common.state.bookmarks import InstantBookmarks
 from tap_common.state.progress import StreamProgress
-from tap_common.state.short_reads import ShortReadStream
-from tap_common.state.table_versions import TableVersionStream
-from tap_common.stream.sdk_private import PrivateStreamOverrides
+from tap_common.state.short_reads import ShortReads
+from tap_common.state.table_versions import (
+    ReadCheck,
+    TableVersions,
+    apply_forced_replication_method,
+)
 
 if t.TYPE_CHECKING:
+    import singer_sdk.singerlib as singer
+    from singer_sdk.helpers._batch import BaseBatchFileEncoding, BatchConfig
     from singer_sdk.helpers.types import Context
 
     from tap_common.http.fetch_ahead import FetchAheadAdapter
     from tap_common.http.pacing import Budget
+    from tap_common.messages.value_report import ValueReport
 
 
 class SharedByStreams(t.Protocol):
@@ -91,16 +97,10 @@ MIN_WAIT_SECONDS = 1.0
 EXPLAINED_FAILURES = (FatalAPIError, RetriableAPIError, requests.RequestException)
 
 
-class APIStream(
-    PrivateStreamOverrides,
-    AnnouncedBatches,
-    TableVersionStream,
-    ShortReadStream,
-    InstantBookmarks,
-    FastConformStream,
-    RESTStream,
-):
-    """Base of every stream of both taps."""
+class APIStream(RESTStream):
+    """Base of every stream of both taps: the SDK's ``RESTStream``, whose hooks hand over to
+    the collaborators it holds (``conformance``, ``bookmarks``, ``short_reads``,
+    ``table_versions``; see ``get_records`` for the order a record goes through them)."""
 
     # Names of the credential settings (basic auth user and password).
     username_setting: t.ClassVar[str]
@@ -110,7 +110,125 @@ class APIStream(
     # Not read: ``validate_response`` below replaces the SDK's, and a 429 is waited out
     # before the retry budget (``waiting_as_asked``), never retried by backoff.
     extra_retry_statuses: t.Sequence[int] = ()
+    # True where paging cannot skip a record when another is deleted during a full read
+    # (re-anchored paging), so its total may change during a read that is still complete.
+    read_survives_deletions: t.ClassVar[bool] = False
     _too_deep_page = False
+
+    # -- the collaborators, and what a read goes through --------------------------
+
+    @cached_property
+    def conformance(self) -> RecordConformance:
+        """Records into RECORD messages, conformed and odd values reported."""
+        return RecordConformance(self)
+
+    @property
+    def value_report(self) -> ValueReport:
+        """This stream's counts of odd values, summarised when its records end."""
+        return self.conformance.value_report
+
+    @cached_property
+    def bookmarks(self) -> InstantBookmarks:
+        """The bookmark as an instant, capped at the sync's start and ``end_date``."""
+        conformance = self.conformance
+        return InstantBookmarks(self, conformance.value_report, conformance.is_left_out)
+
+    @cached_property
+    def short_reads(self) -> ShortReads:
+        """A read shorter than its announced total, read again once."""
+        return ShortReads(self)
+
+    @cached_property
+    def table_versions(self) -> TableVersions:
+        """Record versions, and ACTIVATE_VERSION after a complete full read."""
+        return TableVersions(self)
+
+    @override
+    def get_records(self, context: Context | None) -> t.Iterable[dict]:
+        """The SDK's records of the read, through, innermost first: the odd-value summary
+        once they end, records at or past ``end_date`` dropped, a short read read again
+        once, and the table version (ACTIVATE_VERSION after a complete full read)."""
+
+        def read_once() -> t.Iterator[dict]:
+            records = super(APIStream, self).get_records(context)
+            return self.bookmarks.before_end(self.conformance.summarised(records))
+
+        return self.table_versions.read(self.short_reads.read(read_once, context), context)
+
+    def note_page(self, response: requests.Response) -> None:
+        """Every accepted response of a read (``validate_response``): what a full read saw,
+        to tell if it is complete, and where each page starts, to name a short one."""
+        self.table_versions.note_page(response)
+        self.short_reads.note_page(response)
+
+    def read_total(self, response: requests.Response) -> int | None:
+        """The number of records the list holds, as a page announces it; None if unknown."""
+        return None
+
+    def incomplete_read(self, check: ReadCheck, context: Context | None) -> str | None:
+        """Why a full read cannot be shown complete, or None when it is."""
+        return self.table_versions.incomplete_read(check, context)
+
+    @property
+    @override
+    def emit_activate_version_messages(self) -> bool:
+        """Always False for the SDK's ``sync``, which would send the message before the
+        records; ``table_versions`` acts on the setting after the read."""
+        return False
+
+    @override
+    def apply_catalog(self, catalog: singer.Catalog) -> None:
+        """As the SDK's, then the metadata's ``forced-replication-method`` wins."""
+        super().apply_catalog(catalog)
+        apply_forced_replication_method(self, catalog)
+
+    @override
+    def compare_start_date(self, value: str, start_date_value: str) -> str:
+        return self.bookmarks.compare_start_date(value, start_date_value)
+
+    @override
+    def get_starting_replication_key_value(self, context: Context | None) -> t.Any | None:
+        return self.bookmarks.starting_value(
+            super().get_starting_replication_key_value(context), context
+        )
+
+    @override
+    def get_batches(
+        self, batch_config: BatchConfig, context: Context | None = None
+    ) -> t.Iterable[tuple[BaseBatchFileEncoding, list[str]]]:
+        """The SDK's batches, each announced before the state moves past its records."""
+        return announced_batches(self, batch_config, context)
+
+    @property
+    def batching(self) -> bool:
+        """Whether this sync writes batch files (``batch_config``) instead of RECORDs."""
+        return bool(self.get_batch_config(self.config))
+
+    # The two private methods of ``singer_sdk.streams.core.Stream`` overridden (see
+    # tap_common/program/sdk_private.py for each private use and the test that guards it).
+
+    @override
+    def _increment_stream_state(
+        self, latest_record: dict, *, context: Context | None = None
+    ) -> None:
+        # The only place the SDK moves a bookmark (``Stream._sync_records``), comparing
+        # values as strings; ours compares instants (tap_common/state/bookmarks.py).
+        if not self.bookmarks.increment(latest_record, context=context):
+            super()._increment_stream_state(latest_record, context=context)
+
+    @override
+    def _generate_record_messages(
+        self, record: dict
+    ) -> t.Generator[singer.RecordMessage, None, None]:
+        # Where the SDK conforms a record and builds its RECORD messages
+        # (``Stream._write_record_message``); ours conforms faster and reports odd values
+        # (tap_common/messages/conform.py). Streams at another conformance level keep the
+        # SDK's, less a record without a usable primary key.
+        conformance = self.conformance
+        if conforms_recursively(self):
+            yield from conformance.record_messages(record)
+        elif conformance.keep(record, record, self.primary_keys or ()):
+            yield from super()._generate_record_messages(record)
 
     # -- hooks each API fills in ---------------------------------------------------
 
@@ -500,8 +618,7 @@ class APIStream(
         # Whether the records of this page, parsed next, hold a value too deep to decode.
         self._too_deep_page = had_too_deep(response)
         self.check_envelope(body, response)
-        self.note_page(response)  # what a full read saw, to tell if it is complete
-        self.note_page_records(response)  # where each page starts, to name a short one
+        self.note_page(response)
 
     def not_found_message(self, response: requests.Response) -> str:
         """A 404 on a list the API always has: the base URL is wrong, not the stream."""

@@ -2,8 +2,9 @@
 
 The SDK's public hooks (``request_decorator``, ``validate_response``, ``backoff_*``,
 ``get_records``, ``apply_catalog``, ``invoke``, ...) carry almost everything; what they
-cannot reach is overridden here, each override a thin method that hands over to a
-public method of ours, and listed in ``PRIVATE_SDK_USES`` with its reason. The guard
+cannot reach is overridden by a thin method that hands over to a public method of ours:
+the tap's two here (``PrivateTapOverrides``), the stream's two on ``APIStream``
+(tap_common/stream/client.py). Each is listed in ``PRIVATE_SDK_USES`` with its reason. The guard
 tests in tests/test_sdk_private.py fail when the SDK changes under one of them: the
 signature we were written against, the SDK caller that still calls it, and a real run.
 
@@ -24,42 +25,14 @@ from tap_common.messages import signals
 if t.TYPE_CHECKING:
     from types import FrameType
 
-    import singer_sdk.singerlib as singer
-    from singer_sdk import RESTStream as _StreamBase
     from singer_sdk import Tap as _TapBase
-    from singer_sdk.helpers.types import Context
-
-    from tap_common.messages.conform import FastConformStream
-    from tap_common.state.bookmarks import InstantBookmarks
 else:
-    _StreamBase = object
     _TapBase = object
 
 
-class PrivateStreamOverrides(_StreamBase):
-    """First base of ``APIStream``: the stream's private SDK overrides."""
-
-    @override
-    def _increment_stream_state(
-        self, latest_record: dict, *, context: Context | None = None
-    ) -> None:
-        # The only place the SDK moves a bookmark (``Stream._sync_records``), comparing
-        # values as strings; ours compares instants (tap_common/state/bookmarks.py).
-        t.cast("InstantBookmarks", self).increment_bookmark(latest_record, context=context)
-
-    @override
-    def _generate_record_messages(
-        self, record: dict
-    ) -> t.Generator[singer.RecordMessage, None, None]:
-        # Where the SDK conforms a record and builds its RECORD messages
-        # (``Stream._write_record_message``); ours conforms faster and reports odd values
-        # (tap_common/messages/conform.py).
-        yield from t.cast("FastConformStream", self).conformed_record_messages(record)
-
-
 class ChecksConfig(t.Protocol):
-    """What ``PrivateTapOverrides`` calls on its tap (``tap_common.program.tap.APITap``, a
-    layer above this one)."""
+    """What ``PrivateTapOverrides`` calls on its tap (``tap_common.program.tap.APITap``,
+    which imports this module)."""
 
     def check_config(
         self, sdk_checks: t.Callable[[], list[str]], *, raise_errors: bool
@@ -100,7 +73,8 @@ PRIVATE_SDK_USES: tuple[PrivateUse, ...] = (
     PrivateUse(
         "singer_sdk.streams.core.Stream._increment_stream_state",
         "override",
-        "tap_common.stream.sdk_private (-> tap_common.state.bookmarks.InstantBookmarks.increment_bookmark)",
+        "tap_common.stream.client (APIStream._increment_stream_state -> "
+        "tap_common.state.bookmarks.InstantBookmarks.increment)",
         "bookmarks compared as instants, capped at the sync's start, never a sort exception",
         "singer_sdk/streams/core.py:812, called at :1265",
         "test_private_overrides_match_the_sdk, test_bookmark_moves_through_the_override",
@@ -108,8 +82,8 @@ PRIVATE_SDK_USES: tuple[PrivateUse, ...] = (
     PrivateUse(
         "singer_sdk.streams.core.Stream._generate_record_messages",
         "override",
-        "tap_common.stream.sdk_private (-> tap_common.messages.conform.FastConformStream."
-        "conformed_record_messages)",
+        "tap_common.stream.client (APIStream._generate_record_messages -> "
+        "tap_common.messages.conform.RecordConformance.record_messages)",
         "conformance with the schema analysed once, odd values nulled and reported",
         "singer_sdk/streams/core.py:909, called at :968",
         "test_private_overrides_match_the_sdk, test_records_go_through_the_override",
@@ -117,7 +91,7 @@ PRIVATE_SDK_USES: tuple[PrivateUse, ...] = (
     PrivateUse(
         "singer_sdk.tap_base.Tap._handle_termination",
         "override",
-        "tap_common.stream.sdk_private (-> tap_common.messages.signals.handle_termination)",
+        "tap_common.program.sdk_private (-> tap_common.messages.signals.handle_termination)",
         "SIGTERM/SIGINT end the sync with exit 143/130 instead of the SDK's exit 0",
         "singer_sdk/tap_base.py:507, registered at plugin_base.py:285 and :287",
         "test_private_overrides_match_the_sdk (and tests/test_cli_signals.py)",
@@ -125,7 +99,7 @@ PRIVATE_SDK_USES: tuple[PrivateUse, ...] = (
     PrivateUse(
         "singer_sdk.plugin_base.PluginBase._validate_config",
         "override",
-        "tap_common.stream.sdk_private (-> tap_common.program.tap.APITap.check_config)",
+        "tap_common.program.sdk_private (-> tap_common.program.tap.APITap.check_config)",
         "required settings, env variables and cross-setting checks in one line each",
         "singer_sdk/plugin_base.py:447, called at :273",
         "test_private_overrides_match_the_sdk (and tests/test_cli.py)",
@@ -158,7 +132,7 @@ PRIVATE_SDK_USES: tuple[PrivateUse, ...] = (
     PrivateUse(
         "singer_sdk.streams.core.Stream._sync_records",
         "call",
-        "tap_common.state.batches (AnnouncedBatches.get_batches)",
+        "tap_common.state.batches (announced_batches, for APIStream.get_batches)",
         "the SDK's record loop feeding the batcher, as the SDK's get_batches calls it, so "
         "a failed read's records become a last batch announced before its STATE",
         "singer_sdk/streams/core.py:1178, called at :1561",
@@ -167,7 +141,7 @@ PRIVATE_SDK_USES: tuple[PrivateUse, ...] = (
     PrivateUse(
         "singer_sdk.streams.core.Stream._stream_version",
         "attribute",
-        "tap_common.state.table_versions (TableVersionStream.get_records)",
+        "tap_common.state.table_versions (TableVersions.read)",
         "every record carries the sync's version, incremental ones included",
         "singer_sdk/streams/core.py:137, read at :937",
         "test_private_calls_exist (and tests/test_table_versions.py)",
