@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import typing as t
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from typing_extensions import override
 
 from tap_calltracker import pages
-from tap_calltracker.pagination import ITEM_CAP, Window, WindowedPaginator
+from tap_calltracker.pagination import (
+    ITEM_CAP,
+    CreationAnchoredPaginator,
+    Window,
+    WindowedPaginator,
+)
 from tap_common.http import pacing
-from tap_common.http.errors import WrongPageError
+from tap_common.http.errors import TapError, WrongPageError
 from tap_common.http.pacing import Budget
 from tap_common.stream.client import APIStream, retry_after_seconds
 
@@ -42,6 +47,12 @@ class CallTrackerStream(APIStream):
     windowed: t.ClassVar[bool] = False
     # Query parameters fixed for this endpoint (sort order).
     ordering: t.ClassVar[dict[str, str]] = {}
+    # The creation timestamp a list is read ascending by and re-anchored on, if it is
+    # (``from``/``to`` filter on it): see ``__init_subclass__``. None: page numbers only.
+    anchor_key: t.ClassVar[str | None] = None
+    # The API version of the endpoint: 2 for ``/v2/users`` (Aircall sunset v1 "List all
+    # Users" on 2026-09-30, https://developer.aircall.io/api-references/#list-all-users).
+    api_version: t.ClassVar[int] = 1
     # The paginator of the current read (``APIStream.get_new_paginator`` keeps it).
     _paginator: WindowedPaginator
 
@@ -57,6 +68,27 @@ class CallTrackerStream(APIStream):
                 cls.path = f"/{name}"
             if "list_key" not in declared:
                 cls.list_key = name
+        if declared.get("anchor_key"):
+            # Read ascending by the second only: ties and milliseconds within a second come
+            # in any order (nothing in https://developer.aircall.io/api-references/#pagination
+            # promises more), so queries re-anchor on whole seconds (``pagination``) and the
+            # SDK's sort check must not end the sync. A deletion during the read shifts no
+            # unread record.
+            for attribute, value in (
+                ("windowed", True),
+                ("ordering", {"order": "asc"}),
+                ("check_sorted", False),
+                ("read_survives_deletions", True),
+            ):
+                if attribute not in declared:
+                    setattr(cls, attribute, value)
+
+    @property
+    @override
+    def url_base(self) -> str:
+        """``api_url``, or for a v2 endpoint its v2 sibling (``v2_base``)."""
+        base = super().url_base
+        return v2_base(base) if self.api_version == 2 else base
 
     # -- one answer: page, records, next request -----------------------------------------
 
@@ -80,7 +112,12 @@ class CallTrackerStream(APIStream):
         return window
 
     def paginator_for(self, first: Window) -> WindowedPaginator:
-        """How this list is read, starting at ``first``: page numbers in windows."""
+        """How this list is read, starting at ``first``: page numbers in windows, re-anchored
+        on ``anchor_key`` where it has one."""
+        if self.anchor_key:
+            return CreationAnchoredPaginator(
+                first, anchor_key=self.anchor_key, stream_name=self.name, page_size=self.page_size
+            )
         return WindowedPaginator(
             first, stream_name=self.name, page_size=self.page_size, windowed=self.windowed
         )
@@ -199,9 +236,16 @@ class CallTrackerStream(APIStream):
 
 
 class SingleObjectStream(CallTrackerStream):
-    """An endpoint answering one object under its singular key (``{"company": {...}}``)."""
+    """An endpoint answering one object under its singular key (``{"company": {...}}``),
+    which has no id: keyed by ``constant_key``, a (column, value) pair every record gets."""
 
     paginated = False
+    constant_key: t.ClassVar[tuple[str, str]]
+
+    @override
+    def post_process(self, row: dict, context: Context | None = None) -> dict | None:
+        column, value = self.constant_key
+        return {column: value, **row}
 
     @override
     def get_new_paginator(self) -> None:
@@ -249,3 +293,15 @@ def reset_to_unix(value: float, current: float) -> float:
     if value > current / 2:
         return value
     return current + value
+
+
+def v2_base(v1_base: str) -> str:
+    """The API's v2 root beside ``v1_base`` (its last path segment ``v1`` made ``v2``)."""
+    parts = urlsplit(v1_base.rstrip("/"))
+    head, _, last = parts.path.rpartition("/")
+    if last != "v1":
+        raise TapError(
+            "Setting 'api_url' must be the API's v1 base, ending in /v1 (such as "
+            "https://api.aircall.io/v1): users are read from the /v2 beside it."
+        )
+    return urlunsplit(parts._replace(path=f"{head}/v2", query="", fragment=""))

@@ -11,19 +11,16 @@ import hashlib
 import math
 import typing as t
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit, urlunsplit
 
 from typing_extensions import override
 
-from tap_calltracker import schemas
-from tap_calltracker.client import CallTrackerStream, SingleObjectStream
+from tap_calltracker.client import CallTrackerStream
 from tap_calltracker.pagination import (
     CreationAnchoredPaginator,
     NewestFirstPaginator,
     Window,
     WindowedPaginator,
 )
-from tap_common.http.errors import TapError
 from tap_common.messages.timestamps import parse_datetime, unix_seconds
 from tap_common.state.bookmarks import end_date
 from tap_common.state.overlap import (
@@ -40,62 +37,27 @@ if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
 
-class CreationAnchoredStream(CallTrackerStream):
-    """Read ascending by creation time, re-anchored on the newest creation second read.
-
-    Ascending by the second only: ties and milliseconds within a second come in any
-    order (nothing in https://developer.aircall.io/api-references/#pagination promises
-    more), so queries re-anchor on whole seconds (``pagination``) and the SDK's sort check
-    must not end the sync. A deletion during the read shifts no unread record.
-    """
-
-    windowed = True
-    ordering: t.ClassVar[dict[str, str]] = {"order": "asc"}
-    check_sorted = False
-    read_survives_deletions = True
-    # The creation timestamp the API's ``from``/``to`` filter on.
-    anchor_key: t.ClassVar[str] = "created_at"
-
-    @override
-    def paginator_for(self, first: Window) -> WindowedPaginator:
-        return CreationAnchoredPaginator(
-            first, anchor_key=self.anchor_key, stream_name=self.name, page_size=self.page_size
-        )
+# List parameters that fill call fields otherwise left empty (https://developer.aircall.io/
+# api-references/#list-all-calls): ``contact``; ``recording_short_url`` and
+# ``voicemail_short_url``; ``ivr_options_selected``. Each is a setting, on by default.
+FETCH_FLAGS = ("fetch_contact", "fetch_short_urls", "fetch_call_timeline")
+# Days of call history the API serves ("about six months").
+CALL_HISTORY_DAYS = 183
 
 
-class V2UsersStream(CreationAnchoredStream):
-    """Users from ``/v2/users``: Aircall sunset v1 "List all Users" on 2026-09-30
-    (https://developer.aircall.io/api-references/#list-all-users); v2 has the same
-    envelope, paging and ``from``/``to``. ``api_url`` stays the v1 base (every other list
-    is v1), so v2 is its sibling: ``https://api.aircall.io/v1`` -> ``.../v2``, a proxy's
-    path prefix kept (``https://proxy/aircall/v1`` -> ``https://proxy/aircall/v2``)."""
-
-    @property
-    @override
-    def url_base(self) -> str:
-        return v2_base(super().url_base)
-
-
-def v2_base(v1_base: str) -> str:
-    """The API's v2 root beside ``v1_base`` (its last path segment ``v1`` made ``v2``)."""
-    parts = urlsplit(v1_base.rstrip("/"))
-    head, _, last = parts.path.rpartition("/")
-    if last != "v1":
-        raise TapError(
-            "Setting 'api_url' must be the API's v1 base, ending in /v1 (such as "
-            "https://api.aircall.io/v1): users are read from the /v2 beside it."
-        )
-    return urlunsplit(parts._replace(path=f"{head}/v2", query="", fragment=""))
-
-
-class CreatedSinceStream(CreationAnchoredStream):
-    """Incremental on creation time, filtered by the server: ``from=<bookmark>&order=asc``.
+class LookbackCallsStream(CallTrackerStream):
+    """Calls, by ``started_at``, filtered by the server (``from=<bookmark>&order=asc``),
+    re-reading ``calls_lookback_days`` before the bookmark.
 
     Ascending, so the bookmark advances with every record and an interrupted run resumes
-    where it stopped. ``from`` is inclusive: records at the bookmark's second come again.
+    where it stopped. Calls change after they start (status, tags, comments, assignment)
+    but ``from`` filters on start time only, so later changes are caught by re-reading a
+    lookback window. Those re-read calls start before the bookmark; they are emitted but do
+    not move it: the bookmark keeps the largest value seen (``tap_common.state.bookmarks``).
     """
 
-    replication_key = "created_at"
+    replication_key = "started_at"
+    anchor_key = "started_at"
     is_sorted = True
 
     @override
@@ -111,38 +73,13 @@ class CreatedSinceStream(CreationAnchoredStream):
             None if end is None else math.ceil(end.timestamp()) - 1,
         )
 
-    def window_start(self, start: datetime) -> int:
-        """``from`` for a run starting at ``start`` (the bookmark, or start_date)."""
-        return unix_seconds(start)
-
-
-# List parameters that fill call fields otherwise left empty (https://developer.aircall.io/
-# api-references/#list-all-calls): ``contact``; ``recording_short_url`` and
-# ``voicemail_short_url``; ``ivr_options_selected``. Each is a setting, on by default.
-FETCH_FLAGS = ("fetch_contact", "fetch_short_urls", "fetch_call_timeline")
-# Days of call history the API serves ("about six months").
-CALL_HISTORY_DAYS = 183
-
-
-class LookbackCallsStream(CreatedSinceStream):
-    """Calls, by ``started_at``, re-reading ``calls_lookback_days`` before the bookmark.
-
-    Calls change after they start (status, tags, comments, assignment) but ``from``
-    filters on start time only, so later changes are caught by re-reading a lookback
-    window. Those re-read calls start before the bookmark; they are emitted but do not
-    move it: the bookmark keeps the largest value seen (``tap_common.state.bookmarks``).
-    """
-
-    replication_key = "started_at"
-    anchor_key = "started_at"
-
     @override
     def query(self) -> dict[str, str]:
         flags = {flag: "true" for flag in FETCH_FLAGS if self.config.get(flag, True)}
         return {**super().query(), **flags}
 
-    @override
     def window_start(self, start: datetime) -> int:
+        """``from`` for a run starting at ``start`` (the bookmark, or start_date)."""
         if not self.stream_state.get("replication_key_value"):
             self.note_horizon(start)
             return unix_seconds(start)  # first run: start_date as given
@@ -261,19 +198,3 @@ def token_fingerprint(token: t.Any) -> str | None:
     if token in {None, ""}:
         return None
     return hashlib.sha256(str(token).encode()).hexdigest()[:12]
-
-
-class SyntheticKeyObjectStream(SingleObjectStream):
-    """The account's one object without an id (the company), keyed by a constant.
-
-    Keyed by a constant synthetic ``company_key`` rather than ``name``: an API key
-    belongs to exactly one company, so the account has one company row, and a renamed
-    company must update that row, not add a second one beside the stale name (which
-    a ``name`` key would do in a merging target).
-    """
-
-    primary_keys = (schemas.COMPANY_KEY,)
-
-    @override
-    def post_process(self, row: dict, context: Context | None = None) -> dict | None:
-        return {schemas.COMPANY_KEY: "company", **row}

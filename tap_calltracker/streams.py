@@ -7,14 +7,11 @@ and list key ``<name>`` unless given), its schema, and what else differs.
 from __future__ import annotations
 
 from tap_calltracker import schemas
-from tap_calltracker.client import CallTrackerStream
+from tap_calltracker.client import CallTrackerStream, SingleObjectStream
 from tap_calltracker.kinds import (
-    CreationAnchoredStream,
     FingerprintedTokenStream,
     LookbackCallsStream,
-    SyntheticKeyObjectStream,
     UpdatedNewestFirstStream,
-    V2UsersStream,
 )
 from tap_common.stream.declared import declare
 
@@ -26,10 +23,19 @@ ContactsStream = declare(UpdatedNewestFirstStream, "contacts", schemas.CONTACT_R
 # reassigned, a team changed: nothing the API filters on (creation time) says so, so these
 # are read whole on every run, whatever start_date says (calls still point at users and
 # numbers created before it).
-# Users at /v2/users (v1 "List all Users" was sunset on 2026-09-30), under the same
+# Users and numbers are read ascending by creation time, re-anchored on it past the 10,000
+# cap. Users at /v2/users (v1 "List all Users" was sunset on 2026-09-30), under the same
 # ``api_url``; their availabilities stay v1 (not in the sunset, no v2 equivalent).
-UsersStream = declare(V2UsersStream, "users", schemas.USER_RECORD.to_dict())
-NumbersStream = declare(CreationAnchoredStream, "numbers", schemas.NUMBER_RECORD.to_dict())
+UsersStream = declare(
+    CallTrackerStream,
+    "users",
+    schemas.USER_RECORD.to_dict(),
+    anchor_key="created_at",
+    api_version=2,
+)
+NumbersStream = declare(
+    CallTrackerStream, "numbers", schemas.NUMBER_RECORD.to_dict(), anchor_key="created_at"
+)
 TeamsStream = declare(CallTrackerStream, "teams", schemas.TEAM_RECORD.to_dict())
 TagsStream = declare(CallTrackerStream, "tags", schemas.TAG.to_dict())
 # Records under ``users``; paginated and windowed like users.
@@ -45,7 +51,16 @@ UserAvailabilityStream = declare(
 WebhooksStream = declare(
     FingerprintedTokenStream, "webhooks", schemas.WEBHOOK.to_dict(), primary_keys=("webhook_id",)
 )
-CompanyStream = declare(SyntheticKeyObjectStream, "company", schemas.COMPANY.to_dict())
+# The account's one company, keyed by a constant: an API key belongs to exactly one company,
+# so the account has one company row, and a renamed company must update that row, not add a
+# second one beside the stale name (which a ``name`` key would do in a merging target).
+CompanyStream = declare(
+    SingleObjectStream,
+    "company",
+    schemas.COMPANY.to_dict(),
+    primary_keys=(schemas.COMPANY_KEY,),
+    constant_key=(schemas.COMPANY_KEY, "company"),
+)
 
 STREAM_TYPES: list[type[CallTrackerStream]] = [
     CallsStream,

@@ -65,6 +65,9 @@ class CRMStream(APIStream):
     wrapper: t.ClassVar[str | None] = None
     # Query parameters this endpoint always gets (e.g. ``team``), beside paging and filters.
     extra_params: t.ClassVar[dict[str, t.Any]] = {}
+    # Fields written as null whatever the API sends (a secret: never emitted). Null rather
+    # than absent, so a merging target overwrites what an earlier version loaded.
+    secret_fields: t.ClassVar[tuple[str, ...]] = ()
     _paginator: CRMPaginator | None
 
     @override
@@ -85,6 +88,8 @@ class CRMStream(APIStream):
 
     @override
     def post_process(self, row: dict, context: Context | None = None) -> dict | None:
+        for field in self.secret_fields:
+            row[field] = None
         if (filler := self.custom_field_columns) is not None:
             filler.fill(row)
         return row
@@ -190,30 +195,25 @@ class CRMStream(APIStream):
         return None
 
 
-class UnpaginatedStream(CRMStream):
-    """An endpoint that returns everything at once as ``data`` and ignores ``page``:
-    requested once."""
-
-    paginated = False
-    shape = Shape.LIST
-
-
-class SingleObjectStream(UnpaginatedStream):
-    """An endpoint whose ``data`` is one object (``/bootstrap``)."""
-
-    shape = Shape.OBJECT
-
-
 class PlainPagedStream(CRMStream):
     """``data = {<plural>: [...]}``, with ``page``/``max_page`` beside it or not
     (``tap_crm.pagination.PlainPages``)."""
 
     shape = Shape.PLAIN
+    # Items that may arrive flat (live data) or wrapped in this key (the swagger): both
+    # are read. None: always flat.
+    unwrap: t.ClassVar[str | None] = None
     _paginator: PlainPages | None
 
     @override
     def new_paginator(self) -> PlainPages:
         return PlainPages(self.name, self.page_size, self.logger)
+
+    @override
+    def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
+        unwrap = self.unwrap
+        for item in super().parse_response(response):
+            yield item.get(unwrap, item) if unwrap and len(item) == 1 else item
 
     @override
     def incomplete_read(self, check: ReadCheck, context: Context | None) -> str | None:

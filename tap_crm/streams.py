@@ -7,65 +7,18 @@ the base class (``tap_crm.client``).
 
 from __future__ import annotations
 
-import typing as t
-
-from typing_extensions import override
-
 from tap_common.stream.declared import declare
 from tap_crm import schemas
-from tap_crm.client import (
-    CRMStream,
-    ModifiedSinceStream,
-    NewestFirstStream,
-    PlainPagedStream,
-    SingleObjectStream,
-    UnpaginatedStream,
-)
-
-if t.TYPE_CHECKING:
-    import requests
-    from singer_sdk.helpers.types import Context
+from tap_crm.client import CRMStream, ModifiedSinceStream, NewestFirstStream, PlainPagedStream
+from tap_crm.pages import Shape
 
 # "Include contacts owned by other users" (https://github.com/OnePageCRM/swagger,
 # components/parameters/query_team, on GET /contacts); the official Java client sends it on
 # every contacts and deals listing (java-client-wrapper, User.contacts / User.pipeline).
 # Without it a multi-user account lists only the API user's own records.
 WHOLE_TEAM = {"team": "true"}
-
-
-# -- the few streams with a behaviour of their own ------------------------------------
-
-
-class CallTimeStream(ModifiedSinceStream):
-    @override
-    def post_process(self, row: dict, context: Context | None = None) -> dict | None:
-        # ``call_time_int`` (unix seconds) has come as a digit string ("1441288746" in the
-        # official Java client's recorded responses): kept as the integer it spells.
-        value = row.get("call_time_int")
-        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-            row["call_time_int"] = int(value)
-        return super().post_process(row, context)
-
-
-class FlatOrWrappedStream(PlainPagedStream):
-    """Items arrive flat (live data) or wrapped in ``unwrap`` (the swagger): both work."""
-
-    unwrap: t.ClassVar[str]
-
-    @override
-    def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
-        for item in super().parse_response(response):
-            yield item.get(self.unwrap, item) if len(item) == 1 else item
-
-
-class SecretFreeObjectStream(SingleObjectStream):
-    @override
-    def post_process(self, row: dict, context: Context | None = None) -> dict | None:
-        # ``auth_key`` is the API user's API key (the swagger: "Key used to sign API
-        # requests"): never written anywhere. Null rather than absent, so a merging
-        # target overwrites what an earlier version loaded.
-        row["auth_key"] = None
-        return super().post_process(row, context)
+# Endpoints that return everything at once as ``data`` and ignore ``page``: requested once.
+UNPAGINATED = {"paginated": False, "shape": Shape.LIST}
 
 
 # -- the API's resources ------------------------------------------------------------------
@@ -89,7 +42,10 @@ RelationshipTypesStream = declare(
     schemas.RELATIONSHIP_TYPE.to_dict(),
     wrapper="relationship_type",
 )
-CallsStream = declare(CallTimeStream, "calls", schemas.CALL.to_dict(), wrapper="call")
+# ``call_time_int`` (unix seconds) has come as a digit string ("1441288746" in the official
+# Java client's recorded responses): its schema's integer type makes it that integer
+# (tap_common.messages.conform).
+CallsStream = declare(ModifiedSinceStream, "calls", schemas.CALL.to_dict(), wrapper="call")
 MeetingsStream = declare(
     ModifiedSinceStream, "meetings", schemas.MEETING.to_dict(), wrapper="meeting"
 )
@@ -104,9 +60,11 @@ CustomFieldsStream = declare(
     CRMStream, "custom_fields", schemas.CUSTOM_FIELD_RECORD.to_dict(), wrapper="custom_field"
 )
 # Unpaginated: the whole list in one response.
-UsersStream = declare(UnpaginatedStream, "users", schemas.USER.to_dict(), wrapper="user")
-StatusesStream = declare(UnpaginatedStream, "statuses", schemas.STATUS.to_dict(), wrapper="status")
-LeadSourcesStream = declare(UnpaginatedStream, "lead_sources", schemas.LEAD_SOURCE.to_dict())
+UsersStream = declare(CRMStream, "users", schemas.USER.to_dict(), wrapper="user", **UNPAGINATED)
+StatusesStream = declare(
+    CRMStream, "statuses", schemas.STATUS.to_dict(), wrapper="status", **UNPAGINATED
+)
+LeadSourcesStream = declare(CRMStream, "lead_sources", schemas.LEAD_SOURCE.to_dict(), **UNPAGINATED)
 # Paged, maybe without page metadata (tap_crm.pagination.PlainPages).
 PredefinedActionsStream = declare(
     PlainPagedStream,
@@ -115,14 +73,21 @@ PredefinedActionsStream = declare(
     wrapper="predefined_action",
 )
 PredefinedItemsStream = declare(
-    FlatOrWrappedStream,
+    PlainPagedStream,
     "predefined_items",
     schemas.PREDEFINED_ITEM.to_dict(),
     unwrap="predefined_item",
 )
-# One object: the API user's account.
+# One object: the API user's account. ``auth_key`` is the API user's API key (the swagger:
+# "Key used to sign API requests"): never written anywhere.
 BootstrapStream = declare(
-    SecretFreeObjectStream, "bootstrap", schemas.BOOTSTRAP.to_dict(), primary_keys=("user_id",)
+    CRMStream,
+    "bootstrap",
+    schemas.BOOTSTRAP.to_dict(),
+    paginated=False,
+    shape=Shape.OBJECT,
+    primary_keys=("user_id",),
+    secret_fields=("auth_key",),
 )
 
 STREAM_TYPES: list[type[CRMStream]] = [

@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sandbox_api import CallTrackerAPI
-from tap_calltracker.kinds import v2_base
+from tap_calltracker.client import v2_base
 from tap_calltracker.tap import TapCallTracker
 from tap_common.http.errors import TapError
 from tests.singer_io import SingerOutput, catalog_selecting, run_tap_cli, sync

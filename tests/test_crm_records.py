@@ -152,7 +152,14 @@ def test_bootstrap_never_carries_the_api_key(sandbox, capsys):
 
 
 def test_a_call_time_given_as_a_digit_string_is_kept_as_its_integer():
-    stream = CallsStream(TapCRM(config={"username": "u", "password": "p"}, parse_env_config=False))
-    assert stream.post_process({"call_time_int": "1441288746"})["call_time_int"] == 1441288746
-    assert stream.post_process({"call_time_int": 7})["call_time_int"] == 7
-    assert stream.post_process({"call_time_int": None})["call_time_int"] is None
+    tap = TapCRM(config={"username": "u", "password": "p"}, parse_env_config=False)
+    stream = tap.streams["calls"]
+    assert isinstance(stream, CallsStream)
+
+    def written(value: object) -> object:
+        (message,) = stream.conformance.record_messages({"id": "c1", "call_time_int": value})
+        return message.record["call_time_int"]
+
+    assert written("1441288746") == 1441288746
+    assert written(7) == 7
+    assert written(None) is None

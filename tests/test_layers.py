@@ -71,3 +71,18 @@ def test_the_check_sees_an_upward_import(tmp_path: Path):
     assert "tap_common.program.tap.APITap" in imported(probe)
     assert layer("tap_common.program.tap.APITap") > layer("tap_common.messages.values")
     assert "tap_crm.streams" in imported(probe)
+
+
+def test_a_stream_is_its_declaration_and_at_most_three_classes_of_ours():
+    """What a stream does is readable from its declaration and a few classes: the base of
+    its API, at most one behaviour, and APIStream (behaviours it holds are collaborators)."""
+    from tap_calltracker.streams import STREAM_TYPES as CALL_STREAMS  # noqa: PLC0415
+    from tap_crm.streams import STREAM_TYPES as CRM_STREAMS  # noqa: PLC0415
+
+    ours = ("tap_common", "tap_crm", "tap_calltracker")
+    deep = {
+        stream.name: [cls.__qualname__ for cls in stream.__mro__]
+        for stream in (*CRM_STREAMS, *CALL_STREAMS)
+        if len([cls for cls in stream.__mro__ if cls.__module__.split(".")[0] in ours]) > 4
+    }
+    assert deep == {}
