@@ -26,10 +26,8 @@ from tap_common.state.bookmarks import end_date
 from tap_common.state.overlap import (
     OVERLAP_KEY,
     PageView,
-    ReadProof,
     overlap_start,
     page_view,
-    settle_after_read,
 )
 
 if t.TYPE_CHECKING:
@@ -128,6 +126,7 @@ class UpdatedNewestFirstStream(CallTrackerStream):
 
     replication_key = "updated_at"
     windowed = True
+    overlapping = True
 
     def _since(self) -> datetime | None:
         """Lower bound of this run's read (set when the stream starts; see ``get_records``)."""
@@ -137,22 +136,15 @@ class UpdatedNewestFirstStream(CallTrackerStream):
 
     @override
     def get_records(self, context: Context | None) -> t.Iterable[dict]:
-        start = self.get_starting_timestamp(context)
-        self._read_from = overlap_start(self.get_context_state(context), start)
-        proof = self.__dict__["_read_proof"] = ReadProof(self.page_view)
+        self._read_from = self.overlap.begin(context)
         yield from super().get_records(context)
         if self._read_from is None:
             # Re-anchored on creation time, a full read skips nothing: no overlap needed.
             self.get_context_state(context).pop(OVERLAP_KEY, None)
             return
-        settle_after_read(self, proof, start, context)
+        self.overlap.settle(context)
 
     @override
-    def note_page(self, response: requests.Response) -> None:
-        super().note_page(response)
-        if (proof := self.__dict__.get("_read_proof")) is not None:
-            proof.saw(response)
-
     def page_view(self, response: requests.Response) -> PageView:
         """What one page shows of the query (``tap_common.state.overlap.ReadProof``)."""
         page = self.page(response)

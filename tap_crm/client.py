@@ -19,10 +19,7 @@ from tap_common.http.responses import api_path, json_body
 from tap_common.messages.timestamps import unix_seconds
 from tap_common.state.overlap import (
     PageView,
-    ReadProof,
-    overlap_start,
     page_view,
-    settle_after_read,
 )
 from tap_common.stream.client import APIStream, ensure
 from tap_crm import custom_fields, pages
@@ -328,6 +325,7 @@ class NewestFirstStream(CRMStream):
     """
 
     replication_key = "modified_at"
+    overlapping = True
     _emit_from: datetime | None = None
 
     @override
@@ -344,18 +342,11 @@ class NewestFirstStream(CRMStream):
 
     @override
     def get_records(self, context: Context | None) -> t.Iterable[dict]:
-        start = self.get_starting_timestamp(context)
-        self._emit_from = overlap_start(self.get_context_state(context), start)
-        proof = self.__dict__["_read_proof"] = ReadProof(self.page_view)
+        self._emit_from = self.overlap.begin(context)
         yield from super().get_records(context)
-        settle_after_read(self, proof, start, context)
+        self.overlap.settle(context)
 
     @override
-    def note_page(self, response: requests.Response) -> None:
-        super().note_page(response)
-        if (proof := self.__dict__.get("_read_proof")) is not None:
-            proof.saw(response)
-
     def page_view(self, response: requests.Response) -> PageView:
         """What one page shows of the list (``tap_common.state.overlap.ReadProof``)."""
         page = pages.read(response, self.layout, self.page_size)

@@ -98,6 +98,17 @@ class CRMPaginator(DecidedPaginator[T]):
         """The probe past the last announced page was refused: the list ended before it."""
         self.decide(None)
 
+    def admit(self, page: Page) -> bool:
+        """Whether ``page`` continues the list: False (the list ended) when it answers a
+        probe past the announced pages with nothing new; else it is vetted, and the next
+        request is a probe if this page lies past the announced ones."""
+        if self.probe_missed(page):
+            self.end_of_list()
+            return False
+        self.vet(page)
+        self.probing = page.past_announced
+        return True
+
     def probe_missed(self, page: Page) -> bool:
         """Whether a probe's answer says the list ended before it."""
         return self.probing and (
@@ -121,11 +132,8 @@ class PageNumbers(CRMPaginator[int]):
 
     @override
     def accept(self, page: Page) -> list:
-        if self.probe_missed(page):
-            self.end_of_list()
+        if not self.admit(page):
             return []
-        self.vet(page)
-        self.probing = page.past_announced
         self.decide(self.page_number + 1 if page.has_next else None)
         return page.records
 
@@ -224,12 +232,9 @@ class NewestFirstPasses(TokenPages[PassToken]):
 
     @override
     def accept(self, page: Page) -> list:
-        if self.probe_missed(page):
-            self.end_of_list()
+        if not self.admit(page):
             return []
-        self.vet(page)
         self._total = page.total_count or 0
-        self.probing = page.past_announced
         records = [record for record in page.records if self._emits(record)]
         if self._reached_older(page.records):
             # Newest first: every later page is older still. Whatever a partial read

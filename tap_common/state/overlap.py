@@ -32,6 +32,8 @@ from tap_common.messages.timestamps import parse_datetime, to_instant
 if t.TYPE_CHECKING:
     import requests
 
+    from tap_common.state.paged_stream import PagedStream
+
 OVERLAP_KEY = "overlap_from"
 
 
@@ -60,8 +62,39 @@ def settle_overlap(state: dict[str, t.Any], start: datetime | None, *, proven: b
         remember_start(state, start)
 
 
+class OverlappingRead:
+    """A newest-first read that the next run overlaps unless it shows it skipped nothing:
+    the collaborator a stream reading such a list holds.
+
+    ``begin`` starts a read and gives its lower bound (``overlap_start``), ``note_page``
+    sees every accepted page (``ReadProof``), and ``settle`` keeps in the stream's state
+    whether the next run needs an overlap (``settle_after_read``).
+    """
+
+    def __init__(
+        self, stream: PagedStream, view: t.Callable[[requests.Response], PageView]
+    ) -> None:
+        self.stream = stream
+        self.view = view
+        self.proof: ReadProof | None = None
+        self.start: datetime | None = None
+
+    def begin(self, context: t.Any) -> datetime | None:
+        self.start = self.stream.get_starting_timestamp(context)
+        self.proof = ReadProof(self.view)
+        return overlap_start(self.stream.get_context_state(context), self.start)
+
+    def note_page(self, response: requests.Response) -> None:
+        if self.proof is not None:
+            self.proof.saw(response)
+
+    def settle(self, context: t.Any) -> None:
+        if self.proof is not None:
+            settle_after_read(self.stream, self.proof, self.start, context)
+
+
 def settle_after_read(
-    stream: t.Any, proof: ReadProof, start: datetime | None, context: t.Any
+    stream: PagedStream, proof: ReadProof, start: datetime | None, context: t.Any
 ) -> None:
     """After a complete newest-first read: ask the read's first query once more for one
     record (``ReadProof.proven``), say in one INFO line whether the next run needs an

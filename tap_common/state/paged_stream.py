@@ -11,6 +11,7 @@ import typing as t
 
 if t.TYPE_CHECKING:
     import logging
+    from datetime import datetime
 
     import requests
     from singer_sdk import Tap
@@ -52,6 +53,10 @@ class PagedStream(t.Protocol):
     def get_batch_config(self, config: t.Mapping) -> BatchConfig | None: ...
 
     def get_starting_replication_key_value(self, context: Context | None) -> t.Any | None: ...
+
+    def get_starting_timestamp(self, context: Context | None) -> datetime | None: ...
+
+    def get_context_state(self, context: Context | None) -> dict: ...
 
     # Ours (tap_common.stream.client.APIStream).
     read_survives_deletions: t.ClassVar[bool]

@@ -45,6 +45,7 @@ from tap_common.messages import signals
 from tap_common.messages.conform import RecordConformance, conforms_recursively
 from tap_common.state.batches import announced_batches
 from tap_common.state.bookmarks import InstantBookmarks
+from tap_common.state.overlap import OverlappingRead, PageView
 from tap_common.state.progress import StreamProgress
 from tap_common.state.short_reads import ShortReads
 from tap_common.state.table_versions import (
@@ -113,6 +114,9 @@ class APIStream(RESTStream):
     # True where paging cannot skip a record when another is deleted during a full read
     # (re-anchored paging), so its total may change during a read that is still complete.
     read_survives_deletions: t.ClassVar[bool] = False
+    # True for a newest-first read that the next run overlaps unless it shows it skipped
+    # nothing (``overlap``); such a stream says what a page shows in ``page_view``.
+    overlapping: t.ClassVar[bool] = False
     _too_deep_page = False
 
     # -- the collaborators, and what a read goes through --------------------------
@@ -143,6 +147,15 @@ class APIStream(RESTStream):
         """Record versions, and ACTIVATE_VERSION after a complete full read."""
         return TableVersions(self)
 
+    @cached_property
+    def overlap(self) -> OverlappingRead:
+        """Whether the next run overlaps this one (``overlapping`` streams)."""
+        return OverlappingRead(self, self.page_view)
+
+    def page_view(self, response: requests.Response) -> PageView:
+        """What one page of a newest-first list shows (``overlapping`` streams)."""
+        raise NotImplementedError(f"{type(self).__name__} reads no newest-first list")
+
     @override
     def get_records(self, context: Context | None) -> t.Iterable[dict]:
         """The SDK's records of the read, through, innermost first: the odd-value summary
@@ -157,9 +170,12 @@ class APIStream(RESTStream):
 
     def note_page(self, response: requests.Response) -> None:
         """Every accepted response of a read (``validate_response``): what a full read saw,
-        to tell if it is complete, and where each page starts, to name a short one."""
+        to tell if it is complete, where each page starts, to name a short one, and, for
+        a newest-first list, whether the read can show it skipped nothing."""
         self.table_versions.note_page(response)
         self.short_reads.note_page(response)
+        if self.overlapping:
+            self.overlap.note_page(response)
 
     def read_total(self, response: requests.Response) -> int | None:
         """The number of records the list holds, as a page announces it; None if unknown."""
