@@ -137,7 +137,9 @@ def setup(meltano, meltano_command, pg_cluster, make_sandbox, tmp_path, monkeypa
         backfill_windows=WINDOWS,
         meltano_project=project,
     )
-    instance = dg.DagsterInstance.ephemeral()
+    # Its local artifacts in the test's folder: without a tempdir the instance makes a
+    # TemporaryDirectory that is only cleaned up (with a ResourceWarning) when collected.
+    instance = dg.DagsterInstance.ephemeral(tempdir=str(tmp_path / "dagster"))
     register_accounts(instance, load_accounts(accounts_path))
     return {
         "crm": crm,
