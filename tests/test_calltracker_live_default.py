@@ -12,7 +12,7 @@ import json
 import time
 from collections import Counter
 
-from jsonschema import Draft7Validator, FormatChecker
+import fastjsonschema
 
 from sandbox_api import CallTrackerAPI
 from tap_calltracker.streams import STREAM_TYPES
@@ -66,10 +66,37 @@ def assert_every_record_once(out: SingerOutput, api: CallTrackerAPI) -> None:
         assert got == want, stream
     schemas = out.schemas()
     for stream, records in out.records.items():
-        validator = Draft7Validator(schemas[stream]["schema"], format_checker=FormatChecker())
-        for record in records:
-            errors = [error.message for error in validator.iter_errors(record)]
-            assert not errors, (stream, errors[:3])
+        assert schema_errors(schemas[stream]["schema"], records) == [], stream
+
+
+def schema_errors(schema: dict, records: list[dict]) -> list[str]:
+    """What breaks ``schema`` (formats included) in each of ``records``. fastjsonschema
+    compiles the schema to Python once; jsonschema walks it anew for every value, half a
+    millisecond per call record here (https://horejsek.github.io/python-fastjsonschema/)."""
+    validate = fastjsonschema.compile(schema)
+    errors = []
+    for record in records:
+        try:
+            validate(record)
+        except fastjsonschema.JsonSchemaValueException as exc:
+            errors.append(exc.message)
+    return errors
+
+
+def test_the_schema_check_catches_a_bad_type_and_a_bad_date_time():
+    schema = {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "started_at": {"type": ["string", "null"], "format": "date-time"},
+        },
+    }
+    good = {"id": 1, "started_at": "2026-09-30T12:00:00.000000+00:00"}
+    assert schema_errors(schema, [good, {"id": 2, "started_at": None}]) == []
+    assert schema_errors(schema, [{"id": "1"}, {"id": 3, "started_at": "yesterday"}]) == [
+        "data.id must be integer",
+        "data.started_at must be date-time",
+    ]
 
 
 def test_every_record_of_all_streams_once_then_every_edit_and_new_record(make_sandbox, tmp_path):
