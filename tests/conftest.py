@@ -50,6 +50,31 @@ E2E_SECONDS = {
 }
 
 
+# Unit tests that take seconds (on 2 cores, under the whole suite's load): each worker runs
+# those of its share first, so that what is left to steal at the end is short.
+UNIT_SECONDS = {
+    "test_crm_output_is_the_same_with_or_without_fetching_ahead": 5,
+    "test_incremental_calls_window_from_the_bookmark_past_the_cap": 5,
+    "test_exactly_10000_calls_are_read_by_re_anchored_queries_that_never_page_deep": 5,
+    "test_12000_calls_arrive_once_in_time_windows_without_a_refused_request": 5,
+    "test_capped_total_and_null_link_12000_calls_arrive_once": 4,
+    "test_crm_sync_with_server_errors_and_rate_limit_delivers_every_record_once": 4,
+    "test_every_record_of_all_streams_once_then_every_edit_and_new_record": 3,
+    "test_signal_mid_sync_exits_non_zero_with_last_state_and_resume_loses_nothing": 3,
+    "test_crm_union_of_a_run_and_the_next_holds_every_surviving_record": 3,
+    "test_a_response_that_always_trickles_fails_in_one_line": 3,
+    "test_a_run_killed_at_any_page_and_resumed_from_its_last_state_loses_nothing": 3,
+    "test_capped_total_and_null_link_12000_contacts_arrive_once": 3,
+    "test_property_every_record_once_per_run_and_every_edit_next_run": 3,
+    "test_cap_total_caps_meta_total_and_nulls_the_link_at_the_cap": 3,
+    "test_calltracker_union_of_a_run_and_the_next_holds_every_surviving_record": 2,
+    "test_every_predefined_record_arrives_once_whatever_the_api_does_with_page": 2,
+    "test_contacts_first_run_gets_past_the_cap_in_creation_windows": 2,
+    "test_more_than_10000_contacts_changed_since_the_bookmark_all_arrive_once": 2,
+    "test_windows_meet_without_gap_or_overlap": 2,
+}
+
+
 # Unit tests each worker runs before its first end-to-end test, while the one-time
 # `meltano install` runs in the background (``_install_meltano_early``).
 LEAD_IN = 40
@@ -71,7 +96,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     shares each have their part of the e2e tests (balanced by ``E2E_SECONDS``, longest first)
     after a few unit tests and before the rest: every one of those workers runs Meltano from
     the start (no chain of Meltano runs on one worker), and what is left to steal at the end
-    is short tests. Every worker computes the same order (pytest-xdist requires it).
+    is short tests (the units after them longest first, by ``UNIT_SECONDS``). Every worker
+    computes the same order (pytest-xdist requires it).
     """
     workers = max(int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")), 1)
     e2e = [item for item in items if item.get_closest_marker("e2e") is not None]
@@ -96,9 +122,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         size = len(items) * (share + 1) // workers - len(ordered)
         own = [units.pop(0) for _ in range(min(max(size - len(group), 0), len(units)))]
         lead_in = 0 if group[: len(waiting)] == waiting and waiting else LEAD_IN
-        ordered += own[:lead_in] + group + own[lead_in:]
+        rest = sorted(own[lead_in:], key=lambda item: -UNIT_SECONDS.get(_name(item), 0))
+        ordered += own[:lead_in] + group + rest
     ordered += units
     items[:] = ordered
+
+
+def _name(item: pytest.Item) -> str:
+    return getattr(item, "originalname", item.name)
 
 
 _priority_lowered = False
