@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 import typing as t
@@ -63,6 +64,19 @@ class LoggedRequest:
         return values[-1] if values else None
 
 
+class _QuietHTTPServer(ThreadingHTTPServer):
+    """A client that hangs up mid-answer (a tap stopped by a signal, a response deadline,
+    a fetch-ahead request dropped) is what a real API sees too: not an error of the fake.
+    ``socketserver.BaseServer.handle_error`` would print a traceback for each; others still
+    get one (https://docs.python.org/3/library/socketserver.html#socketserver.BaseServer.handle_error)."""
+
+    @override
+    def handle_error(self, request: t.Any, client_address: t.Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):  # BrokenPipe, ConnectionReset
+            return
+        super().handle_error(request, client_address)
+
+
 class SandboxServer:
     """A threaded HTTP server on 127.0.0.1 (a free port unless given) serving fake APIs."""
 
@@ -76,7 +90,7 @@ class SandboxServer:
         # client's own cost shows (see benchmarks/README.md, "A server that answers at once").
         self.answer_once = False
         self._answers: dict[tuple[str, t.Hashable], Response] = {}
-        self._httpd = ThreadingHTTPServer((host, port), _make_handler(self))
+        self._httpd = _QuietHTTPServer((host, port), _make_handler(self))
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
 

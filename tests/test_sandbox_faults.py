@@ -8,6 +8,7 @@ import time
 import requests
 
 from sandbox_api import CRMAPI, crm
+from sandbox_api.server import SandboxServer
 
 AUTH = (crm.USERNAME, crm.PASSWORD)
 
@@ -75,3 +76,22 @@ def test_a_hold_ends_when_released(make_sandbox):
     request.join(30)
     assert answered == [200]
     assert time.monotonic() - started < 30  # not the 60 s the hold allowed
+
+
+def test_a_client_hanging_up_is_not_reported_as_an_error_of_the_server(capfd):
+    """A tap stopped mid-answer breaks the pipe: quiet. Anything else keeps its traceback."""
+    server = SandboxServer([CRMAPI(size=1)])
+    try:
+        for error in (BrokenPipeError(32, "Broken pipe"), ConnectionResetError(104, "reset")):
+            try:
+                raise error
+            except ConnectionError:
+                server._httpd.handle_error(None, ("127.0.0.1", 1))
+        assert capfd.readouterr().err == ""
+        try:
+            raise ValueError("a bug in the fake")
+        except ValueError:
+            server._httpd.handle_error(None, ("127.0.0.1", 1))
+        assert "ValueError: a bug in the fake" in capfd.readouterr().err
+    finally:
+        server._httpd.server_close()
