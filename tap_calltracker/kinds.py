@@ -22,7 +22,6 @@ from tap_calltracker.pagination import (
     WindowedPaginator,
 )
 from tap_common.messages.timestamps import parse_datetime, unix_seconds
-from tap_common.state.bookmarks import end_date
 from tap_common.state.overlap import (
     OVERLAP_KEY,
     PageView,
@@ -61,7 +60,7 @@ class LookbackCallsStream(CallTrackerStream):
     @override
     def first_window(self, context: Context | None) -> Window:
         start = self.get_starting_timestamp(context)
-        end = end_date(self.config)
+        end = self.bookmarks.end  # the end_date setting, read once
         # The window's last second is the last before end_date (exclusive); ``Window.query``
         # asks ``to`` one second wider whatever its inclusivity (the documentation,
         # https://developer.aircall.io/api-references/#list-all-calls, does not say); what
